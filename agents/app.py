@@ -1,0 +1,59 @@
+"""The Faust application of a pulseline worker.
+
+Example:
+    >>> app = create_app(Settings.load(None))  # doctest: +SKIP
+    >>> run_worker(app, settings)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from prometheus_client import generate_latest
+
+from agents.raw_sink import register_raw_sink
+from streams.settings import Settings
+from streams.sinks.metrics import worker_registry
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app with every agent of the pipeline registered."""
+    kafka, worker = settings.kafka, settings.worker
+    datadir = worker.data_dir / worker.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        worker.app_id,
+        broker=kafka.broker,
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_request_timeout=max(kafka.request_timeout_s, kafka.session_timeout_s + 5),
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        topic_allow_declare=True,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        stream_buffer_maxsize=max(64, worker.take_records * 4),
+        web_host=worker.web_host,
+        web_bind=worker.web_host,
+        web_port=worker.web_port,
+        datadir=str(datadir),
+        store="memory://",
+        # Tansu has no transactions and no idempotent producer; plain at-least-once.
+        processing_guarantee="at_least_once",
+    )
+    registry = worker_registry()
+    register_raw_sink(app, settings, registry)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def run_worker(app: faust.App, settings: Settings) -> None:
+    """Run the worker in this process until SIGTERM or SIGINT."""
+    worker = faust.Worker(app, loglevel=settings.worker.log_level)
+    worker.execute_from_commandline()

@@ -1,0 +1,54 @@
+"""Sending dead letters: the original record, with the reason and provenance in headers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import faust
+
+from streams.sinks.batch import DeadLetter, RecordRef
+from streams.sinks.raw import InRecord
+
+log = logging.getLogger(__name__)
+
+
+class DeadLetterSender:
+    """Produces dead letters to a DLQ topic and waits for Kafka's acknowledgement.
+
+    Headers: ``pulseline-reason``, ``pulseline-stage``, ``pulseline-source`` (``topic[p]@offset``).
+    A failed send is retried until it succeeds: the records are not acknowledged before.
+    """
+
+    def __init__(self, app: faust.App, topic: str, *, stage: str) -> None:
+        self._topic = app.topic(topic)
+        self._stage = stage.encode()
+
+    async def send(self, dead: Sequence[DeadLetter], records: Mapping[RecordRef, InRecord]) -> None:
+        """Send every dead letter; return once Kafka acknowledged all of them."""
+        for letter in dead:
+            record = records[letter.ref]
+            headers = [
+                ("pulseline-reason", letter.reason.encode()[:4000]),
+                ("pulseline-stage", self._stage),
+                ("pulseline-source", str(letter.ref).encode()),
+            ]
+            await self._send_one(record, headers)
+
+    async def _send_one(self, record: InRecord, headers: list[tuple[str, bytes]]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                future: Any = await self._topic.send(
+                    key=record.key, value=record.value, headers=headers, force=True
+                )
+                await future
+                return
+            except Exception as exc:  # Kafka away: hold the record until it is back
+                log.warning(
+                    "cannot send %s to the DLQ (%r); retrying in %.0fs", record.ref, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)

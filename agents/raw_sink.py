@@ -1,0 +1,76 @@
+"""The raw-sink agent: ``metrics.raw`` to the raw bucket, dead letters to ``metrics.raw.dlq``.
+
+Records are taken many at a time and acknowledged to Faust only after the database
+acknowledged their points (or they were sent to the DLQ), so an offset is never committed
+before its data is stored. Nothing escapes the agent body: an unexpected error sends the
+records in hand to the DLQ with the error as the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from agents.dlq import DeadLetterSender
+from streams.settings import Settings
+from streams.sinks.batch import BatchSink, DeadLetter, RecordRef
+from streams.sinks.influx import InfluxWriter
+from streams.sinks.metrics import SinkCollector
+from streams.sinks.raw import InRecord, RawSink
+
+log = logging.getLogger(__name__)
+
+
+def register_raw_sink(app: faust.App, settings: Settings, registry: CollectorRegistry) -> None:
+    """Register the raw-sink agent on ``app`` and its counters on ``registry``."""
+    tier = settings.tiers[0]
+    influx = settings.influx
+    writer = InfluxWriter(
+        url=settings.tier_url(tier),
+        org=influx.org,
+        token=influx.token.get_secret_value(),
+        bucket=tier.bucket,
+        timeout_s=influx.timeout_s,
+        gzip=influx.gzip,
+    )
+    sink = RawSink(
+        BatchSink(
+            writer,
+            batch_lines=influx.batch_lines,
+            retry_min_s=influx.retry_min_s,
+            retry_max_s=influx.retry_max_s,
+        )
+    )
+    registry.register(SinkCollector(tier.name, sink.sink.stats, sink.stats))
+    topic = app.topic(settings.topics.raw, partitions=settings.kafka.partitions)
+    dlq = DeadLetterSender(app, settings.topics.dlq(settings.topics.raw), stage="raw-sink")
+    take, within = settings.worker.take_records, settings.worker.take_within_s
+
+    @app.agent(topic, name="raw-sink", concurrency=1)
+    async def raw_sink(stream: Any) -> None:
+        async for events in stream.noack_take(take, within=within):
+            records = [_in_record(event) for event in events]
+            try:
+                dead = await sink.process(records)
+            except Exception as exc:  # the error policy: never lose, never crash-loop
+                log.exception(
+                    "raw sink failed on %d records; sending them to the DLQ", len(records)
+                )
+                dead = [DeadLetter(r.ref, f"processing error: {exc!r}") for r in records]
+            await dlq.send(dead, {r.ref: r for r in records})
+            for event in events:
+                await stream.ack(event)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_writer(app: faust.App, **kwargs: Any) -> None:
+        await writer.close()
+
+
+def _in_record(event: Any) -> InRecord:
+    message = event.message
+    return InRecord(
+        RecordRef(message.topic, message.partition, message.offset), message.key, message.value
+    )

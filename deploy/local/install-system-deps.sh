@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the system packages the local stack and the integration tests run:
+# VictoriaMetrics (the InfluxDB-compatible TSDB). Needs root and apt; says what to do otherwise.
+set -eu
+
+missing=""
+command -v victoria-metrics >/dev/null 2>&1 || missing="$missing victoria-metrics"
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "pulseline needs these packages:$missing" >&2
+    echo "install them as root, for example: sudo apt-get install -y$missing" >&2
+    echo "(on other systems install VictoriaMetrics >= 1.79 and put victoria-metrics on PATH)" >&2
+    exit 1
+fi
+
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,135 @@
+"""The ``pulseline`` command.
+
+Commands::
+
+    pulseline config show      print the effective settings, secrets masked
+    pulseline topics create    create every pipeline topic with the configured partitions
+    pulseline collect          run a collector (HTTP push endpoints -> Kafka)
+    pulseline worker           run a Faust worker (raw sink, later stages)
+    pulseline demo             push realistic host metrics to a collector
+    pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
+
+Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
+reads ``PULSELINE_*`` environment variables over the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from streams.errors import PulselineError
+from streams.settings import Settings
+
+log = logging.getLogger("pulseline")
+
+
+def _config_show(settings: Settings, args: argparse.Namespace) -> int:
+    sys.stdout.write(yaml.safe_dump(settings.masked(), sort_keys=False))
+    return 0
+
+
+def _topics_create(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.kafka import ensure_topics
+
+    names = settings.topics.pipeline()
+    created = asyncio.run(ensure_topics(settings.kafka, names))
+    for name in names:
+        state = "created" if name in created else "exists"
+        print(f"{name}: {state}, {settings.kafka.partitions} partitions")
+    return 0
+
+
+def _collect(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.collector.service import run
+
+    run(settings)
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from agents.app import create_app, run_worker
+
+    run_worker(create_app(settings), settings)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    url = args.url or f"http://{settings.collector.listen}"
+    asyncio.run(run_demo(url, hosts=args.hosts, interval_s=args.interval, duration_s=args.duration))
+    return 0
+
+
+def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.stack.local import run_stack
+
+    return run_stack(settings, Path(args.dir), config=args.config, demo=not args.no_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``pulseline``."""
+    parser = argparse.ArgumentParser(prog="pulseline", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("PULSELINE_CONFIG") or None,
+        help="YAML settings file (default: $PULSELINE_CONFIG); PULSELINE_* variables win",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="inspect settings")
+    config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    config_sub.add_parser("show", help="print the effective settings, secrets masked").set_defaults(
+        run=_config_show
+    )
+
+    topics = sub.add_parser("topics", help="manage Kafka topics")
+    topics_sub = topics.add_subparsers(dest="action", required=True, metavar="ACTION")
+    topics_sub.add_parser(
+        "create", help="create every pipeline topic with the configured partitions"
+    ).set_defaults(run=_topics_create)
+
+    sub.add_parser("collect", help="run a collector").set_defaults(run=_collect)
+    sub.add_parser("worker", help="run a Faust worker").set_defaults(run=_worker)
+
+    demo = sub.add_parser("demo", help="push realistic host metrics to a collector")
+    demo.add_argument("--url", help="collector base URL (default: http://collector.listen)")
+    demo.add_argument("--hosts", type=int, default=20, help="simulated hosts (default 20)")
+    demo.add_argument("--interval", type=float, default=10.0, help="seconds between pushes")
+    demo.add_argument("--duration", type=float, default=None, help="stop after seconds")
+    demo.set_defaults(run=_demo)
+
+    stack = sub.add_parser("stack", help="the local stack")
+    stack_sub = stack.add_subparsers(dest="action", required=True, metavar="ACTION")
+    stack_run = stack_sub.add_parser("run", help="run the whole pipeline locally until Ctrl-C")
+    stack_run.add_argument("--dir", default=".stack", help="logs and data (default .stack)")
+    stack_run.add_argument("--no-demo", action="store_true", help="do not start the demo load")
+    stack_run.set_defaults(run=_stack_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``pulseline``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load(args.config)
+        logging.basicConfig(
+            level=settings.worker.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        command: Callable[[Settings, argparse.Namespace], int] = args.run
+        return command(settings, args)
+    except PulselineError as exc:
+        print(f"pulseline: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

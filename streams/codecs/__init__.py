@@ -1,0 +1,1 @@
+"""Codecs: the wire formats pulseline reads and writes."""

@@ -1,0 +1,137 @@
+"""Kafka clients shared by the processes: an acknowledged producer and the topic admin.
+
+Example:
+    >>> producer = RecordProducer(settings.kafka)  # doctest: +SKIP
+    >>> await producer.send_all("metrics.raw", [(b"k", b"v")])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from streams.errors import PulselineError, TopicError
+from streams.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+
+
+class ProduceError(PulselineError):
+    """Kafka did not acknowledge a record (the broker is down, slow or refused it)."""
+
+
+class RecordProducer:
+    """Produces records with ``acks=all`` and returns only once all are acknowledged.
+
+    The producer connects lazily and reconnects by itself: while the broker is away,
+    :meth:`send_all` raises :class:`ProduceError` and the caller answers 503.
+    """
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the producer has connected at least once."""
+        return self._producer is not None
+
+    async def start(self) -> None:
+        """Connect; raises :class:`ProduceError` when the broker cannot be reached."""
+        async with self._lock:
+            if self._producer is not None:
+                return
+            s = self._settings
+            producer = AIOKafkaProducer(
+                bootstrap_servers=s.bootstrap_servers,
+                acks="all",
+                enable_idempotence=s.enable_idempotence,
+                compression_type=None if s.compression == "none" else s.compression,
+                linger_ms=2,
+                max_batch_size=1024 * 1024,
+                max_request_size=MAX_RECORD_BYTES + 64 * 1024,
+                request_timeout_ms=int(s.request_timeout_s * 1000),
+            )
+            try:
+                await producer.start()
+            except (KafkaError, OSError) as exc:
+                await producer.stop()
+                raise ProduceError(f"cannot reach Kafka at {s.broker}: {exc}") from None
+            self._producer = producer
+
+    async def send_all(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Send every ``(key, value)`` and wait until Kafka acknowledged all of them.
+
+        Raises:
+            ProduceError: at least one record was not acknowledged; some others may have
+                been (a retry of the whole request then writes them again, harmlessly).
+        """
+        if self._producer is None:
+            await self.start()
+        assert self._producer is not None
+        try:
+            futures = [
+                await self._producer.send(topic, value=value, key=key) for key, value in records
+            ]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            raise ProduceError(f"Kafka did not acknowledge a record for {topic!r}: {exc}") from None
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+async def ensure_topics(settings: KafkaSettings, names: Sequence[str]) -> list[str]:
+    """Create the topics that are missing, each with the configured partition count.
+
+    Returns the names created. Existing topics are left alone when their partition count
+    matches.
+
+    Raises:
+        TopicError: an existing topic has another partition count, or creation failed.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        request_timeout_ms=int(settings.request_timeout_s * 1000),
+    )
+    try:
+        await admin.start()
+    except (KafkaError, OSError) as exc:
+        raise TopicError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [NewTopic(n, settings.partitions, settings.replication_factor) for n in missing]
+            )
+            for name, code, message in response.topic_errors:
+                if code not in (0, 36):  # 36: created meanwhile by someone else
+                    raise TopicError(f"cannot create topic {name!r}: error {code} {message}")
+        described = await admin.describe_topics(list(names))
+        wrong = [
+            f"{d['topic']!r} has {len(d['partitions'])}"
+            for d in described
+            if len(d["partitions"]) != settings.partitions
+        ]
+        if wrong:
+            raise TopicError(
+                f"partition count differs from the configured {settings.partitions}: "
+                + ", ".join(wrong)
+                + " (partitions of a table-backed topic cannot change; use new topic names"
+                " or set kafka.partitions to match)"
+            )
+        return missing
+    finally:
+        await admin.close()

@@ -1,0 +1,270 @@
+"""The one settings object of pulseline.
+
+Settings come from, highest priority first: environment variables with the prefix
+``PULSELINE_`` (nested keys joined by ``__``, for example ``PULSELINE_INFLUX__TOKEN``),
+then an optional YAML file, then the embedded defaults, which run the whole pipeline on
+one machine (broker on 127.0.0.1:9092, TSDB on 127.0.0.1:8428).
+
+Every key is documented in the README's configuration table and by the field
+descriptions below; ``pulseline config show`` prints the effective values, secrets masked.
+
+Example:
+    >>> s = Settings.load(None)
+    >>> s.kafka.partitions
+    8
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from streams.durations import parse_duration
+from streams.errors import ConfigError
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+def _duration(value: object) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    return parse_duration(str(value))
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT (example: 127.0.0.1:9091)")
+    return value
+
+
+class KafkaSettings(BaseModel):
+    """Where the Kafka-protocol broker is and how topics are laid out."""
+
+    model_config = _FROZEN
+
+    broker: str = Field(
+        "kafka://127.0.0.1:9092",
+        description="Bootstrap servers as kafka://host:port[;host:port...].",
+    )
+    partitions: int = Field(
+        8, ge=1, description="Partitions of every pipeline topic: the ceiling on workers."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+    compression: Literal["none", "gzip"] = Field(
+        "none", description="Compression of produced records."
+    )
+    enable_idempotence: bool = Field(
+        False, description="Idempotent producer (needs broker support; Tansu has none)."
+    )
+    session_timeout_s: float = Field(
+        10.0, gt=0, description="Consumer-group session timeout; a join waits about half."
+    )
+    request_timeout_s: float = Field(30.0, gt=0, description="Produce and admin timeout.")
+
+    @field_validator("broker")
+    @classmethod
+    def _check_broker(cls, value: str) -> str:
+        hosts = value.removeprefix("kafka://")
+        for host in hosts.replace(",", ";").split(";"):
+            _host_port(host)
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker URL as aiokafka's list of ``host:port``."""
+        return self.broker.removeprefix("kafka://").replace(",", ";").split(";")
+
+
+class TopicSettings(BaseModel):
+    """Names of the topics the pipeline uses."""
+
+    model_config = _FROZEN
+
+    raw: str = Field("metrics.raw", description="Batches of points from the collectors.")
+    dlq_suffix: str = Field(".dlq", description="Suffix of a topic's dead-letter topic.")
+
+    def dlq(self, topic: str) -> str:
+        """The dead-letter topic of ``topic``."""
+        return f"{topic}{self.dlq_suffix}"
+
+    def pipeline(self) -> list[str]:
+        """Every topic the pipeline reads or writes, for ``pulseline topics create``."""
+        return [self.raw, self.dlq(self.raw)]
+
+
+class InfluxSettings(BaseModel):
+    """The InfluxDB 2 write API (or one that speaks it, such as VictoriaMetrics)."""
+
+    model_config = _FROZEN
+
+    url: str = Field("http://127.0.0.1:8428", description="Base URL of the write API.")
+    org: str = Field("pulseline", description="Organization of the buckets.")
+    token: SecretStr = Field(SecretStr(""), description="API token (secret).")
+    timeout_s: float = Field(10.0, gt=0, description="Timeout of one write request.")
+    gzip: bool = Field(True, description="Compress write bodies.")
+    batch_lines: int = Field(5000, ge=1, description="Lines per write request at most.")
+    retry_min_s: float = Field(0.2, gt=0, description="First backoff after a failed write.")
+    retry_max_s: float = Field(10.0, gt=0, description="Longest backoff between retries.")
+
+
+class TierSettings(BaseModel):
+    """One storage tier: raw samples (no window) or aggregates over a window."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="Short name, used in logs and metrics (raw, 1m, 1h).")
+    window_s: float | None = Field(None, description="Aggregation window; none for raw.")
+    retention_s: float = Field(description="How long the bucket keeps data.")
+    bucket: str = Field(description="InfluxDB bucket of the tier.")
+    url: str | None = Field(None, description="Write URL of this tier; default influx.url.")
+
+    @field_validator("window_s", "retention_s", mode="before")
+    @classmethod
+    def _parse_durations(cls, value: object) -> float | None:
+        return None if value is None else _duration(value)
+
+
+DEFAULT_TIERS = (
+    TierSettings(name="raw", retention_s=7 * 86400, bucket="metrics"),
+    TierSettings(name="1m", window_s=60, retention_s=30 * 86400, bucket="metrics_1m"),
+    TierSettings(name="1h", window_s=3600, retention_s=365 * 86400, bucket="metrics_1h"),
+)
+
+
+class CollectorSettings(BaseModel):
+    """The collector's HTTP push endpoint and how it batches into Kafka."""
+
+    model_config = _FROZEN
+
+    listen: str = Field("127.0.0.1:9091", description="HOST:PORT of the HTTP server.")
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest accepted body, after gunzip (413)."
+    )
+    points_per_record: int = Field(2000, ge=1, description="Points in one Kafka record at most.")
+    source_tags: tuple[str, ...] = Field(
+        ("host", "instance"),
+        description="Tags whose first present value keys a point's record (else measurement).",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        return _host_port(value)
+
+
+class WorkerSettings(BaseModel):
+    """The Faust worker."""
+
+    model_config = _FROZEN
+
+    app_id: str = Field("pulseline", description="Faust app id: the consumer group.")
+    web_host: str = Field("127.0.0.1", description="Bind address of the worker's web server.")
+    web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
+    data_dir: Path = Field(Path(".pulseline"), description="Directory for worker state.")
+    take_records: int = Field(
+        20, ge=1, description="Records the raw sink takes from the stream at once."
+    )
+    take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a take.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(BaseSettings):
+    """Everything pulseline reads; frozen, loaded once, passed in explicitly.
+
+    Example:
+        >>> Settings.load(None).topics.raw
+        'metrics.raw'
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PULSELINE_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    influx: InfluxSettings = InfluxSettings()
+    tiers: tuple[TierSettings, ...] = DEFAULT_TIERS
+    collector: CollectorSettings = CollectorSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @field_validator("tiers")
+    @classmethod
+    def _check_tiers(cls, tiers: tuple[TierSettings, ...]) -> tuple[TierSettings, ...]:
+        if not tiers or tiers[0].window_s is not None:
+            raise ValueError("the first tier must be the raw tier (no window_s)")
+        names = [t.name for t in tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tier names must be unique, got {names}")
+        return tiers
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over values passed in, which come from the YAML file.
+        return env_settings, init_settings
+
+    @classmethod
+    def load(cls, path: Path | None) -> Settings:
+        """Load settings from an optional YAML file and the environment.
+
+        Args:
+            path: a YAML file with any subset of the keys; None for none.
+
+        Raises:
+            ConfigError: the file cannot be read or a value is invalid; says which and where.
+        """
+        data: dict[str, Any] = {}
+        if path is not None:
+            data = _read_yaml(path)
+        where = f" in {path}" if path is not None else ""
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"invalid settings{where}: {problems}") from None
+
+    def tier(self, name: str) -> TierSettings:
+        """The tier called ``name``."""
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise ConfigError(f"no tier named {name!r}; configured: {[t.name for t in self.tiers]}")
+
+    def tier_url(self, tier: TierSettings) -> str:
+        """The write URL of ``tier``: its own, else ``influx.url``."""
+        return tier.url or self.influx.url
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain data with every secret masked, for display."""
+        return self.model_dump(mode="json")
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    return data

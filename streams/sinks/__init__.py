@@ -1,0 +1,1 @@
+"""Sinks: acknowledged, retrying writes to time-series databases."""

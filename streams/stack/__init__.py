@@ -1,0 +1,1 @@
+"""Start, watch and stop the real processes of a local stack (``make run`` and the tests)."""

