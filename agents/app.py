@@ -14,11 +14,17 @@ from prometheus_client import generate_latest
 
 from agents.raw_sink import register_raw_sink
 from streams.settings import Settings
+from streams.sinks.influx import LineWriter
 from streams.sinks.metrics import worker_registry
 
 
-def create_app(settings: Settings) -> faust.App:
-    """A Faust app with every agent of the pipeline registered."""
+def create_app(settings: Settings, *, raw_writer: LineWriter | None = None) -> faust.App:
+    """A Faust app with every agent of the pipeline registered.
+
+    Args:
+        settings: the pipeline settings.
+        raw_writer: the raw bucket's writer (tests inject a fake); default from settings.
+    """
     kafka, worker = settings.kafka, settings.worker
     datadir = worker.data_dir / worker.app_id
     datadir.mkdir(parents=True, exist_ok=True)
@@ -44,7 +50,7 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
     )
     registry = worker_registry()
-    register_raw_sink(app, settings, registry)
+    register_raw_sink(app, settings, registry, raw_writer)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

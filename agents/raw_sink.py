@@ -17,25 +17,41 @@ from prometheus_client import CollectorRegistry
 from agents.dlq import DeadLetterSender
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink, DeadLetter, RecordRef
-from streams.sinks.influx import InfluxWriter
+from streams.sinks.influx import InfluxWriter, LineWriter
 from streams.sinks.metrics import SinkCollector
 from streams.sinks.raw import InRecord, RawSink
 
 log = logging.getLogger(__name__)
 
 
-def register_raw_sink(app: faust.App, settings: Settings, registry: CollectorRegistry) -> None:
-    """Register the raw-sink agent on ``app`` and its counters on ``registry``."""
+def register_raw_sink(
+    app: faust.App,
+    settings: Settings,
+    registry: CollectorRegistry,
+    writer: LineWriter | None = None,
+) -> Any:
+    """Register the raw-sink agent on ``app`` and its counters on ``registry``.
+
+    Args:
+        app: the Faust app.
+        settings: the pipeline settings.
+        registry: where the sink's counters are exposed.
+        writer: the raw bucket's writer; default an :class:`InfluxWriter` from ``settings``.
+
+    Returns:
+        The agent.
+    """
     tier = settings.tiers[0]
     influx = settings.influx
-    writer = InfluxWriter(
-        url=settings.tier_url(tier),
-        org=influx.org,
-        token=influx.token.get_secret_value(),
-        bucket=tier.bucket,
-        timeout_s=influx.timeout_s,
-        gzip=influx.gzip,
-    )
+    if writer is None:
+        writer = InfluxWriter(
+            url=settings.tier_url(tier),
+            org=influx.org,
+            token=influx.token.get_secret_value(),
+            bucket=tier.bucket,
+            timeout_s=influx.timeout_s,
+            gzip=influx.gzip,
+        )
     sink = RawSink(
         BatchSink(
             writer,
@@ -67,6 +83,8 @@ def register_raw_sink(app: faust.App, settings: Settings, registry: CollectorReg
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close_writer(app: faust.App, **kwargs: Any) -> None:
         await writer.close()
+
+    return raw_sink
 
 
 def _in_record(event: Any) -> InRecord:

@@ -2,30 +2,8 @@ from __future__ import annotations
 
 import random
 
-from streams.errors import SinkError
 from streams.sinks.batch import BatchSink, Pending, RecordRef
-
-
-class FakeWriter:
-    """Fails the first writes with the given statuses, refuses lines containing 'bad'."""
-
-    bucket = "metrics"
-
-    def __init__(self, failures: list[int | None] | None = None) -> None:
-        self.failures = list(failures or [])
-        self.bodies: list[str] = []
-        self.attempts = 0
-
-    async def write(self, lines: str) -> None:
-        self.attempts += 1
-        if self.failures:
-            raise SinkError("injected", status=self.failures.pop(0), bucket=self.bucket)
-        if "bad" in lines:
-            raise SinkError("unable to parse 'bad'", status=400, bucket=self.bucket)
-        self.bodies.append(lines)
-
-    async def close(self) -> None:
-        pass
+from streams.testing import CollectingWriter
 
 
 def _items(n: int, lines: int = 1, bad: set[int] | None = None) -> list[Pending]:
@@ -36,7 +14,7 @@ def _items(n: int, lines: int = 1, bad: set[int] | None = None) -> list[Pending]
     return out
 
 
-def _sink(writer: FakeWriter, waits: list[float], batch_lines: int = 100) -> BatchSink:
+def _sink(writer: CollectingWriter, waits: list[float], batch_lines: int = 100) -> BatchSink:
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
@@ -44,7 +22,7 @@ def _sink(writer: FakeWriter, waits: list[float], batch_lines: int = 100) -> Bat
 
 
 async def test_transient_failures_are_retried_until_written() -> None:
-    writer, waits = FakeWriter([None, 503, 429, 500, 401]), []
+    writer, waits = CollectingWriter([None, 503, 429, 500, 401]), []
     sink = _sink(writer, waits)
     dead = await sink.write(_items(3))
     assert dead == []
@@ -57,7 +35,7 @@ async def test_transient_failures_are_retried_until_written() -> None:
 
 
 async def test_a_refused_record_is_isolated_and_the_rest_written() -> None:
-    writer, waits = FakeWriter(), []
+    writer, waits = CollectingWriter(refuse="bad"), []
     sink = _sink(writer, waits)
     dead = await sink.write(_items(8, bad={5}))
     assert [d.ref.offset for d in dead] == [5]
@@ -71,13 +49,13 @@ async def test_a_refused_record_is_isolated_and_the_rest_written() -> None:
 
 
 async def test_records_are_grouped_up_to_batch_lines_and_never_split() -> None:
-    writer, waits = FakeWriter(), []
+    writer, waits = CollectingWriter(refuse="bad"), []
     sink = _sink(writer, waits, batch_lines=10)
     await sink.write(_items(7, lines=4))
     assert [b.count("\n") + 1 for b in writer.bodies] == [8, 8, 8, 4]
 
 
 async def test_empty_records_are_not_written() -> None:
-    writer, waits = FakeWriter(), []
+    writer, waits = CollectingWriter(refuse="bad"), []
     assert await _sink(writer, waits).write([Pending(RecordRef("t", 0, 0), "", 0)]) == []
     assert writer.attempts == 0

@@ -1,0 +1,58 @@
+"""Records the worker cannot write go to the DLQ with the reason; the rest is written."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from conftest import Pipeline, Tsdb, wait_for
+
+from streams.records import Point, encode_batch
+
+pytestmark = pytest.mark.integration
+
+
+async def _produce(broker: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=broker, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def _read_all(broker: str, topic: str, expect: int) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=broker, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    out: list[tuple[bytes, dict[str, bytes]]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(out) < expect and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for messages in batches.values():
+                out.extend((m.value, dict(m.headers)) for m in messages)
+    finally:
+        await consumer.stop()
+    return out
+
+
+def test_undecodable_record_goes_to_the_dlq_with_reason_and_provenance(
+    pipeline: Pipeline, tsdb: Tsdb, broker: str
+) -> None:
+    ts = (int(time.time()) - 120) * 1000
+    good = encode_batch([Point("dlqcheck", {"host": "a"}, {"value": 42.0}, ts)])
+    asyncio.run(_produce(broker, pipeline.raw_topic, [(b"a", b"not a batch"), (b"a", good)]))
+    pipeline.worker()
+    wait_for(lambda: tsdb.count('{__name__="dlqcheck_value"}') == 1, 90, "the good record")
+    letters = asyncio.run(_read_all(broker, pipeline.raw_topic + ".dlq", expect=1))
+    assert len(letters) == 1
+    value, headers = letters[0]
+    assert value == b"not a batch"
+    assert headers["pulseline-reason"].startswith(b"undecodable record: value is not JSON")
+    assert headers["pulseline-stage"] == b"raw-sink"
+    assert headers["pulseline-source"].startswith(pipeline.raw_topic.encode() + b"[")
