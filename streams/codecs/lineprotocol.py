@@ -268,14 +268,14 @@ def _parse_slow(
     j = _match_end(_MEASUREMENT, line, i)
     if j == i:
         raise fail("missing measurement", i)
-    measurement = _unescape(line[i:j], ", ")
+    measurement = _unescape(line[i:j], ", ", i, lineno)
     tags: dict[str, str] = {}
     while j < end and line[j] == ",":
         i = j + 1
         j = _match_end(_KEY, line, i)
         if j == i:
             raise fail("missing tag key", i)
-        key = _unescape(line[i:j], ",= ")
+        key = _unescape(line[i:j], ",= ", i, lineno)
         if key in tags:
             raise fail(f"duplicate tag key {_show(key)}", i)
         if j == end or line[j] != "=":
@@ -286,7 +286,7 @@ def _parse_slow(
             raise fail(f"tag {_show(key)}: missing tag value", i)
         if j < end and line[j] == "=":
             raise fail(f"tag {_show(key)}: '=' in a tag value must be escaped as '\\='", j)
-        tags[key] = _unescape(line[i:j], ",= ")
+        tags[key] = _unescape(line[i:j], ",= ", i, lineno)
     i = _skip_ws(line, j)
     if i == end:
         raise fail("missing fields", i)
@@ -295,7 +295,7 @@ def _parse_slow(
         j = _match_end(_KEY, line, i)
         if j == i:
             raise fail("missing field key", i)
-        key = _unescape(line[i:j], ',= "')
+        key = _unescape(line[i:j], ',= "', i, lineno)
         if j == end or line[j] != "=":
             raise fail(f"field {_show(key)}: missing '=' and field value", j)
         i = j + 1
@@ -351,10 +351,18 @@ def _match_end(pattern: re.Pattern[str], line: str, i: int) -> int:
     return found.end()
 
 
-def _unescape(token: str, specials: str) -> str:
+def _unescape(token: str, specials: str, at: int, lineno: int) -> str:
+    """Unescape a name; refuse one that :func:`render_lines` could not write back."""
     if "\\" in token:
         for char in specials:
             token = token.replace("\\" + char, char)
+        if token.endswith("\\") or any("\\" + char in token for char in specials):
+            raise ParseError(
+                f"{_show(token)}: a backslash at the end of a name or before one of "
+                f"{specials!r} cannot be stored unambiguously",
+                line=lineno,
+                column=at + 1,
+            )
     return token
 
 
