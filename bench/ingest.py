@@ -111,7 +111,7 @@ def private_stack(stack: ExitStack) -> tuple[str, str, str]:
     }
     env.pop("PULSELINE_CONFIG", None)
     kafka = KafkaSettings(broker=f"kafka://127.0.0.1:{broker_port}")
-    asyncio.run(ensure_topics(kafka, Settings.load(None).topics.pipeline()))
+    asyncio.run(ensure_topics(kafka, Settings.load(None).topics.pipeline(kafka.partitions)))
     web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
     for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
         process = components.pulseline(command, workdir, env, ready_url=ready)

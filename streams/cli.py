@@ -39,11 +39,11 @@ def _config_show(settings: Settings, args: argparse.Namespace) -> int:
 def _topics_create(settings: Settings, args: argparse.Namespace) -> int:
     from streams.kafka import ensure_topics
 
-    names = settings.topics.pipeline()
-    created = asyncio.run(ensure_topics(settings.kafka, names))
-    for name in names:
+    layout = settings.topics.pipeline(settings.kafka.partitions)
+    created = asyncio.run(ensure_topics(settings.kafka, layout))
+    for name, partitions in layout.items():
         state = "created" if name in created else "exists"
-        print(f"{name}: {state}, {settings.kafka.partitions} partitions")
+        print(f"{name}: {state}, {partitions} partitions")
     return 0
 
 

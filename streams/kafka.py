@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -92,8 +92,8 @@ class RecordProducer:
             self._producer = None
 
 
-async def ensure_topics(settings: KafkaSettings, names: Sequence[str]) -> list[str]:
-    """Create the topics that are missing, each with the configured partition count.
+async def ensure_topics(settings: KafkaSettings, layout: Mapping[str, int]) -> list[str]:
+    """Create the topics of ``layout`` (name to partition count) that are missing.
 
     Returns the names created. Existing topics are left alone when their partition count
     matches.
@@ -111,23 +111,23 @@ async def ensure_topics(settings: KafkaSettings, names: Sequence[str]) -> list[s
         raise TopicError(f"cannot reach Kafka at {settings.broker}: {exc}") from None
     try:
         existing = set(await admin.list_topics())
-        missing = [n for n in names if n not in existing]
+        missing = [n for n in layout if n not in existing]
         if missing:
             response = await admin.create_topics(
-                [NewTopic(n, settings.partitions, settings.replication_factor) for n in missing]
+                [NewTopic(n, layout[n], settings.replication_factor) for n in missing]
             )
             for name, code, message in response.topic_errors:
                 if code not in (0, 36):  # 36: created meanwhile by someone else
                     raise TopicError(f"cannot create topic {name!r}: error {code} {message}")
-        described = await admin.describe_topics(list(names))
+        described = await admin.describe_topics(list(layout))
         wrong = [
-            f"{d['topic']!r} has {len(d['partitions'])}"
+            f"{d['topic']!r} has {len(d['partitions'])}, not {layout[d['topic']]}"
             for d in described
-            if len(d["partitions"]) != settings.partitions
+            if len(d["partitions"]) != layout[d["topic"]]
         ]
         if wrong:
             raise TopicError(
-                f"partition count differs from the configured {settings.partitions}: "
+                "partition count differs from the configuration: "
                 + ", ".join(wrong)
                 + " (partitions of a table-backed topic cannot change; use new topic names"
                 " or set kafka.partitions to match)"

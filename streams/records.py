@@ -14,6 +14,11 @@ are floats, JSON integers are signed 64-bit integers, ``true``/``false`` are boo
 strings are strings, and an unsigned integer is ``{"u": n}``; a batch that holds any
 unsigned integer says so with ``"u": true`` so decoding can skip the scan otherwise.
 
+A batch from a scrape or a remote write also carries the metric type of its measurements,
+``"types": {"http_requests_total": "counter", ...}`` (``counter``, ``gauge``, ``histogram``,
+``summary``, ``untyped`` and the other OpenMetrics types), so later stages treat counters
+right; line-protocol batches have none.
+
 Example:
     >>> p = Point("cpu", {"host": "a"}, {"usage": 0.5}, 1_700_000_000_000)
     >>> decode_batch(encode_batch([p])) == [p]
@@ -22,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
@@ -70,18 +75,32 @@ def _encode_uint(flag: list[bool]) -> Any:
     return default
 
 
-def encode_batch(points: Sequence[Point]) -> bytes:
-    """Encode points as one batch record value."""
+class Batch(NamedTuple):
+    """A decoded record: its points and the metric type of its measurements (if known)."""
+
+    points: list[Point]
+    types: dict[str, str]
+
+
+def encode_batch(points: Sequence[Point], types: Mapping[str, str] | None = None) -> bytes:
+    """Encode points (and the metric types of their measurements) as one record value."""
     seen_uint: list[bool] = []
     body = orjson.dumps(
         points, default=_encode_uint(seen_uint), option=orjson.OPT_PASSTHROUGH_SUBCLASS
     )
-    head = b'{"v":1,"u":true,"points":' if seen_uint else b'{"v":1,"points":'
-    return head + body + b"}"
+    head = b'{"v":1,"u":true,' if seen_uint else b'{"v":1,'
+    if types:
+        head += b'"types":' + orjson.dumps(dict(types)) + b","
+    return head + b'"points":' + body + b"}"
 
 
 def decode_batch(value: bytes) -> list[Point]:
-    """Decode a batch record value into points.
+    """Decode a batch record value into points (see :func:`decode_record`)."""
+    return decode_record(value).points
+
+
+def decode_record(value: bytes) -> Batch:
+    """Decode a batch record value.
 
     Raises:
         RecordDecodeError: the value is not JSON or not a version-1 batch.
@@ -114,4 +133,7 @@ def decode_batch(value: bytes) -> list[Point]:
             for key, val in raw_fields.items():
                 if type(val) is dict:
                     raw_fields[key] = UInt(val["u"])
-    return points
+    types = doc.get("types") or {}
+    if type(types) is not dict:
+        raise RecordDecodeError("batch 'types' is not an object")
+    return Batch(points, types)

@@ -86,15 +86,16 @@ class TopicSettings(BaseModel):
     model_config = _FROZEN
 
     raw: str = Field("metrics.raw", description="Batches of points from the collectors.")
+    members: str = Field("collectors.members", description="Collector heartbeats (one partition).")
     dlq_suffix: str = Field(".dlq", description="Suffix of a topic's dead-letter topic.")
 
     def dlq(self, topic: str) -> str:
         """The dead-letter topic of ``topic``."""
         return f"{topic}{self.dlq_suffix}"
 
-    def pipeline(self) -> list[str]:
-        """Every topic the pipeline reads or writes, for ``pulseline topics create``."""
-        return [self.raw, self.dlq(self.raw)]
+    def pipeline(self, partitions: int) -> dict[str, int]:
+        """Every topic the pipeline uses and its partition count, for ``topics create``."""
+        return {self.raw: partitions, self.dlq(self.raw): partitions, self.members: 1}
 
 
 class InfluxSettings(BaseModel):

@@ -79,7 +79,9 @@ def run_stack(settings: Settings, workdir: Path, *, config: Path | None, demo: b
         for port, retention in _local_tsdbs(settings).items():
             launch(components.victoria_metrics(port, workdir, retention))
         print("creating topics", flush=True)
-        asyncio.run(ensure_topics(settings.kafka, settings.topics.pipeline()))
+        asyncio.run(
+            ensure_topics(settings.kafka, settings.topics.pipeline(settings.kafka.partitions))
+        )
         web = f"http://{settings.worker.web_host}:{settings.worker.web_port}"
         launch(components.pulseline("worker", workdir, env, ready_url=f"{web}/metrics"))
         collector = f"http://{settings.collector.listen}"

@@ -128,6 +128,7 @@ def pipeline(
         "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
         "PULSELINE_KAFKA__PARTITIONS": "4",
         "PULSELINE_TOPICS__RAW": f"raw.{run}",
+        "PULSELINE_TOPICS__MEMBERS": f"members.{run}",
         "PULSELINE_INFLUX__URL": tsdb.url,
         "PULSELINE_INFLUX__RETRY_MAX_S": "2",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
@@ -138,7 +139,8 @@ def pipeline(
     directory = workdir / run
     directory.mkdir()
     kafka = KafkaSettings(broker=f"kafka://{broker}", partitions=4)
-    asyncio.run(ensure_topics(kafka, [f"raw.{run}", f"raw.{run}.dlq"]))
+    layout = {f"raw.{run}": 4, f"raw.{run}.dlq": 4, f"members.{run}": 1}
+    asyncio.run(ensure_topics(kafka, layout))
     p = Pipeline(
         env,
         directory,

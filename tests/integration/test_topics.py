@@ -18,6 +18,7 @@ def _create(broker: str, raw: str, partitions: int) -> subprocess.CompletedProce
         "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
         "PULSELINE_KAFKA__PARTITIONS": str(partitions),
         "PULSELINE_TOPICS__RAW": raw,
+        "PULSELINE_TOPICS__MEMBERS": f"{raw}.members",
     }
     env.pop("PULSELINE_CONFIG", None)
     return subprocess.run(
@@ -42,8 +43,8 @@ def test_create_is_idempotent_and_refuses_another_partition_count(broker: str) -
 
     other = _create(broker, raw, 5)
     assert other.returncode == 1
-    assert "differs from the configured 5" in other.stderr
-    assert f"'{raw}' has 3" in other.stderr
+    assert "partition count differs from the configuration" in other.stderr
+    assert f"'{raw}' has 3, not 5" in other.stderr
 
 
 def test_unreachable_broker_is_a_clear_error() -> None:

@@ -2,7 +2,7 @@ import orjson
 import pytest
 
 from streams.errors import RecordDecodeError
-from streams.records import Point, UInt, decode_batch, encode_batch
+from streams.records import Batch, Point, UInt, decode_batch, decode_record, encode_batch
 
 
 def test_round_trip_keeps_every_field_type() -> None:
@@ -43,3 +43,10 @@ def test_bad_values_raise_decode_error(value: bytes) -> None:
 def test_wire_format_is_documented_json() -> None:
     value = encode_batch([Point("m", {"t": "1"}, {"v": 2.5}, 7)])
     assert orjson.loads(value) == {"v": 1, "points": [["m", {"t": "1"}, {"v": 2.5}, 7]]}
+
+
+def test_metric_types_travel_with_the_batch() -> None:
+    points = [Point("http_requests_total", {"job": "api"}, {"value": 7.0}, 1)]
+    batch = decode_record(encode_batch(points, {"http_requests_total": "counter"}))
+    assert batch == Batch(points, {"http_requests_total": "counter"})
+    assert decode_record(encode_batch(points)).types == {}

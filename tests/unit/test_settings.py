@@ -15,7 +15,11 @@ def test_defaults_run_everything_on_this_machine() -> None:
         ("1m", 60, 30 * 86400),
         ("1h", 3600, 365 * 86400),
     ]
-    assert s.topics.pipeline() == ["metrics.raw", "metrics.raw.dlq"]
+    assert s.topics.pipeline(8) == {
+        "metrics.raw": 8,
+        "metrics.raw.dlq": 8,
+        "collectors.members": 1,
+    }
 
 
 def test_environment_wins_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
