@@ -8,6 +8,7 @@ Commands::
     pulseline worker           run a Faust worker (raw sink, later stages)
     pulseline demo             push realistic host metrics to a collector
     pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
+    pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
 
 Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
 reads ``PULSELINE_*`` environment variables over the file.
@@ -69,6 +70,17 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.rules import check_files
+
+    errors = check_files(args.files)
+    for error in errors:
+        print(error, file=sys.stderr)
+    if not errors:
+        print(f"{len(args.files)} rule file(s) valid")
+    return 1 if errors else 0
+
+
 def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
     from streams.stack.local import run_stack
 
@@ -107,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--interval", type=float, default=10.0, help="seconds between pushes")
     demo.add_argument("--duration", type=float, default=None, help="stop after seconds")
     demo.set_defaults(run=_demo)
+
+    rules = sub.add_parser("rules", help="Prometheus rule files")
+    rules_sub = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rules_check = rules_sub.add_parser("check", help="validate rule files")
+    rules_check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    rules_check.set_defaults(run=_rules_check)
 
     stack = sub.add_parser("stack", help="the local stack")
     stack_sub = stack.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -151,6 +151,29 @@ class CollectorSettings(BaseModel):
         ("host", "instance"),
         description="Tags whose first present value keys a point's record (else measurement).",
     )
+    tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Bearer tokens by client name; when set, every write needs one (401).",
+    )
+    max_labels_per_series: int = Field(
+        64, ge=0, description="Remote write: most labels of a series, __name__ included (400)."
+    )
+    max_series_per_request: int = Field(
+        100_000, ge=0, description="Remote write: most series in one request (400)."
+    )
+    scrape_config: Path | None = Field(
+        None, description="Scrape config file (prometheus.yml-like); none: push only."
+    )
+    member_id: str | None = Field(
+        None, description="This collector's id in the cluster; default HOSTNAME:PORT."
+    )
+    heartbeat_s: float = Field(2.0, gt=0, description="Seconds between membership heartbeats.")
+    member_timeout_s: float = Field(
+        6.0, gt=0, description="A collector silent this long is gone; its targets move."
+    )
+    replication_factor: int = Field(
+        1, ge=1, description="Collectors that scrape each target (1: exactly one)."
+    )
 
     @field_validator("listen")
     @classmethod

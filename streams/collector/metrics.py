@@ -38,6 +38,12 @@ class CollectorMetrics:
             "Requests answered 503 because Kafka did not acknowledge.",
             registry=r,
         )
+        self.dropped = Counter(
+            "pulseline_collector_dropped_samples",
+            "Remote-write samples not stored: stale markers, NaN, Inf, native histograms.",
+            ["reason"],
+            registry=r,
+        )
         self.body_bytes = Counter(
             "pulseline_collector_body_bytes", "Bytes of request bodies, as received.", registry=r
         )

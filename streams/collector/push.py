@@ -1,5 +1,12 @@
 """The collector's HTTP push endpoints.
 
+``POST /api/v1/write`` takes Prometheus remote write 1.0 (protobuf, snappy), so Prometheus,
+vmagent, Grafana Agent or Alloy push unchanged; samples keep their metric type from the
+request metadata. Limits: ``collector.max_body_bytes`` (413),
+``collector.max_labels_per_series`` and ``collector.max_series_per_request`` (400, naming the
+series). With ``collector.tokens`` set, every write needs ``Authorization: Bearer <token>``
+(or InfluxDB's ``Token <token>``), else 401.
+
 ``POST /api/v2/write`` and ``POST /write`` take InfluxDB line protocol, the first with the
 InfluxDB 2 ``precision`` names (``ns``, ``us``, ``ms``, ``s``), the second with the 1.x ones
 (``n``, ``u``, ``ms``, ``s``, ``m``, ``h``); gzip bodies are accepted. ``org``, ``bucket`` and
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -28,6 +35,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.codecs.lineprotocol import normalize_precision, parse_lines
+from streams.codecs.remotewrite import RemoteWriteError, SeriesCache, decode_write_request
 from streams.collector.batching import split_by_source
 from streams.collector.metrics import CollectorMetrics
 from streams.errors import BodyParseError
@@ -58,14 +66,24 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 
 
 def encode_records(
-    records: list[tuple[bytes, list[Point]]], limit: int = MAX_RECORD_BYTES
+    records: list[tuple[bytes, list[Point]]],
+    limit: int = MAX_RECORD_BYTES,
+    types: Mapping[str, str] | None = None,
 ) -> list[tuple[bytes, bytes]]:
-    """Encode each record, halving any whose value would exceed ``limit`` bytes."""
+    """Encode each record, halving any whose value would exceed ``limit`` bytes.
+
+    ``types`` (measurement to metric type) goes with each record that has such points.
+    """
     out: list[tuple[bytes, bytes]] = []
     stack = list(reversed(records))
     while stack:
         key, points = stack.pop()
-        value = encode_batch(points)
+        known = (
+            {p.measurement: types[p.measurement] for p in points if p.measurement in types}
+            if types
+            else None
+        )
+        value = encode_batch(points, known)
         if len(value) > limit and len(points) > 1:
             half = len(points) // 2
             stack.append((key, points[half:]))
@@ -90,8 +108,11 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise RequestError(400, "invalid", f"body cannot be read as {encoding}: {exc}") from None
 
 
+Decoded = tuple[list[Point], Mapping[str, str]]
+
+
 class PushHandler:
-    """Handles line-protocol writes for one collector."""
+    """Handles the write endpoints of one collector."""
 
     def __init__(
         self,
@@ -104,50 +125,113 @@ class PushHandler:
         self._producer = producer
         self._metrics = metrics
         self._clock = clock
+        self._tokens = {t.get_secret_value() for t in settings.collector.tokens.values()}
+        self._series = SeriesCache()
+        self._types: dict[str, str] = {}
 
     async def write_v2(self, request: web.Request) -> web.Response:
         """``POST /api/v2/write``: precision ``ns`` (default), ``us``, ``ms`` or ``s``."""
-        return await self._write(request, "/api/v2/write", allowed=("ns", "us", "ms", "s"))
+        return await self._write(
+            request, "/api/v2/write", self._line_protocol("ns", "us", "ms", "s")
+        )
 
     async def write_v1(self, request: web.Request) -> web.Response:
         """``POST /write``: precision ``n`` (default), ``u``, ``ms``, ``s``, ``m`` or ``h``."""
-        return await self._write(request, "/write", allowed=("n", "u", "ms", "s", "m", "h"))
+        return await self._write(
+            request, "/write", self._line_protocol("n", "u", "ms", "s", "m", "h")
+        )
+
+    async def remote_write(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/write``: Prometheus remote write 1.0 (protobuf, snappy)."""
+        return await self._write(request, "/api/v1/write", self._remote_write)
 
     async def _write(
-        self, request: web.Request, endpoint: str, allowed: tuple[str, ...]
+        self,
+        request: web.Request,
+        endpoint: str,
+        decode: Callable[[web.Request], Awaitable[Decoded]],
     ) -> web.Response:
         metrics = self._metrics
         started = time.perf_counter()
         try:
-            response = await self._accept(request, allowed)
+            self._authorize(request)
+            points, types = await decode(request)
+            response = await self._produce(points, types)
         except RequestError as exc:
             response = error_response(exc.status, exc.code, str(exc))
         metrics.requests.labels(endpoint, str(response.status)).inc()
         metrics.latency.observe(time.perf_counter() - started)
         return response
 
-    async def _accept(self, request: web.Request, allowed: tuple[str, ...]) -> web.Response:
-        settings = self._settings
-        name = request.query.get("precision", allowed[0])
-        if name not in allowed:
-            raise RequestError(400, "invalid", f"precision {name!r}: use one of {list(allowed)}")
-        body = await read_body(request, settings.collector.max_body_bytes)
-        self._metrics.body_bytes.inc(request.content_length or len(body))
-        try:
-            points = parse_lines(
-                body, precision=normalize_precision(name), now_ms=int(self._clock() * 1000)
+    def _authorize(self, request: web.Request) -> None:
+        if not self._tokens:
+            return
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "token") or token.strip() not in self._tokens:
+            raise RequestError(
+                401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required"
             )
-        except BodyParseError as exc:
-            self._metrics.bad_lines.inc(exc.bad_lines)
+
+    def _line_protocol(self, *allowed: str) -> Callable[[web.Request], Awaitable[Decoded]]:
+        async def decode(request: web.Request) -> Decoded:
+            name = request.query.get("precision", allowed[0])
+            if name not in allowed:
+                raise RequestError(
+                    400, "invalid", f"precision {name!r}: use one of {list(allowed)}"
+                )
+            body = await read_body(request, self._settings.collector.max_body_bytes)
+            self._metrics.body_bytes.inc(len(body))
+            try:
+                points = parse_lines(
+                    body, precision=normalize_precision(name), now_ms=int(self._clock() * 1000)
+                )
+            except BodyParseError as exc:
+                self._metrics.bad_lines.inc(exc.bad_lines)
+                raise RequestError(400, "invalid", str(exc)) from None
+            return points, {}
+
+        return decode
+
+    async def _remote_write(self, request: web.Request) -> Decoded:
+        c = self._settings.collector
+        encoding = request.headers.get("Content-Encoding", "snappy").strip().lower()
+        if encoding != "snappy":
+            raise RequestError(415, "unsupported", f"Content-Encoding {encoding!r}: use snappy")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise RequestError(
+                413, "request too large", f"body is larger than {c.max_body_bytes} bytes"
+            ) from None
+        self._metrics.body_bytes.inc(len(body))
+        try:
+            decoded = decode_write_request(
+                body,
+                max_labels=c.max_labels_per_series,
+                max_series=c.max_series_per_request,
+                cache=self._series,
+            )
+        except RemoteWriteError as exc:
             raise RequestError(400, "invalid", str(exc)) from None
+        for reason, count in decoded.dropped.items():
+            self._metrics.dropped.labels(reason).inc(count)
+        if decoded.types:
+            if len(self._types) > 100_000:
+                self._types.clear()
+            self._types.update(decoded.types)
+        return decoded.points, self._types
+
+    async def _produce(self, points: list[Point], types: Mapping[str, str]) -> web.Response:
         if not points:
             return web.Response(status=204)
+        settings = self._settings
         records = encode_records(
             split_by_source(
                 points,
                 settings.collector.source_tags,
                 per_record=settings.collector.points_per_record,
-            )
+            ),
+            types=types,
         )
         try:
             await self._producer.send_all(settings.topics.raw, records)
@@ -200,6 +284,7 @@ def create_push_app(
     handler = PushHandler(settings, producer, metrics, clock)
     app.router.add_post("/api/v2/write", handler.write_v2)
     app.router.add_post("/write", handler.write_v1)
+    app.router.add_post("/api/v1/write", handler.remote_write)
     app.router.add_get("/health", health)
     app.router.add_get("/ping", ping)
     app.router.add_get("/metrics", metrics_view)

@@ -1,15 +1,23 @@
-"""The ``pulseline collect`` process: the push endpoints in front of a Kafka producer."""
+"""The ``pulseline collect`` process: push endpoints and, with a scrape config, scraping."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import socket
+from collections.abc import Awaitable
 
+import aiohttp
 from aiohttp import web
 
+from streams.collector.membership import Membership
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.push import create_push_app
+from streams.collector.scrapeconfig import load_scrape_config
+from streams.collector.scraping import ScrapeManager, Scraper
+from streams.collector.targets import MANAGER_KEY, targets_view
 from streams.errors import PulselineError
 from streams.kafka import RecordProducer
 from streams.settings import Settings
@@ -31,25 +39,61 @@ async def _connect(producer: RecordProducer, broker: str) -> None:
             return
 
 
+def member_id(settings: Settings) -> str:
+    """This collector's id: configured, else ``HOSTNAME:PORT``."""
+    port = settings.collector.listen.rpartition(":")[2]
+    return settings.collector.member_id or f"{socket.gethostname()}:{port}"
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set; then drain requests in flight and disconnect."""
+    c = settings.collector
     producer = RecordProducer(settings.kafka)
     app = create_push_app(settings, producer, CollectorMetrics())
+    background: list[Awaitable[None]] = [_connect(producer, settings.kafka.broker)]
+    session: aiohttp.ClientSession | None = None
+    if c.scrape_config is not None:
+        config = load_scrape_config(c.scrape_config)
+        me = member_id(settings)
+        membership = Membership(
+            settings.kafka,
+            settings.topics.members,
+            me,
+            heartbeat_s=c.heartbeat_s,
+            timeout_s=c.member_timeout_s,
+        )
+        session = aiohttp.ClientSession(auto_decompress=True)
+        manager = ScrapeManager(
+            me,
+            Scraper(producer, settings.topics.raw, session),
+            config,
+            c.scrape_config.parent,
+            replication_factor=c.replication_factor,
+        )
+        app[MANAGER_KEY] = manager
+        app.router.add_get("/targets", targets_view)
+        background += [membership.run(stop), manager.run(membership.live, membership.changed, stop)]
+        log.info("collector %s scraping %d jobs", me, len(config.scrape_configs))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    host, _, port = settings.collector.listen.rpartition(":")
+    host, _, port = c.listen.rpartition(":")
     site = web.TCPSite(runner, host, int(port), reuse_address=True)
-    connecting = asyncio.create_task(_connect(producer, settings.kafka.broker))
+    tasks = [asyncio.ensure_future(job) for job in background]
     try:
         await site.start()
-        log.info(
-            "collector listening on http://%s (POST /api/v2/write, /write; GET /health, /metrics)",
-            settings.collector.listen,
-        )
+        log.info("collector listening on http://%s", c.listen)
         await stop.wait()
+        # Membership announces leaving and the scrape loops end by themselves on stop.
+        if len(tasks) > 1:
+            await asyncio.wait(tasks[1:], timeout=5)
     finally:
-        connecting.cancel()
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks, return_exceptions=True)
         await runner.cleanup()
+        if session is not None:
+            await session.close()
         await producer.stop()
         log.info("collector stopped")
 

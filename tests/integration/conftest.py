@@ -96,9 +96,11 @@ class Pipeline:
         self.processes.append(process)
         return process.start().wait_ready(60)
 
-    def collector(self) -> ManagedProcess:
+    def collector(self, name: str = "collect", env: dict[str, str] | None = None) -> ManagedProcess:
+        env = {**self.env, **(env or {})}
+        url = f"http://{env['PULSELINE_COLLECTOR__LISTEN']}"
         process = components.pulseline(
-            "collect", self.workdir, self.env, ready_url=f"{self.collector_url}/health"
+            "collect", self.workdir, env, name=name, ready_url=f"{url}/health"
         )
         self.processes.append(process)
         return process.start().wait_ready(60)

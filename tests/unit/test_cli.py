@@ -34,3 +34,19 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["nonsense"])
     assert exc.value.code == 2
+
+
+def test_rules_check_passes_the_shipped_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = Path(__file__).parents[2] / "rules" / "pulseline.yml"
+    assert main(["rules", "check", str(shipped)]) == 0
+    assert "1 rule file(s) valid" in capsys.readouterr().out
+
+
+def test_rules_check_names_file_line_group_rule_and_construct(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: topk(3, up)\n")
+    assert main(["rules", "check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:5:" in err and 'group "g", rule "A"' in err and "topk" in err

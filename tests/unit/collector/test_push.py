@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from streams.codecs.remotewrite import encode_write_request
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.push import create_push_app, encode_records
 from streams.kafka import ProduceError
-from streams.records import Point, decode_batch
+from streams.records import Point, decode_batch, decode_record
 from streams.settings import Settings
+
+SNAPPY = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"}
 
 
 class FakeProducer:
@@ -169,3 +172,54 @@ def test_oversized_records_are_halved_until_they_fit() -> None:
     records = encode_records([(b"h", points)], limit=1000)
     assert all(len(v) <= 1000 for _, v in records)
     assert [p for _, v in records for p in decode_batch(v)] == points
+
+
+async def test_remote_write_keeps_metric_types_learnt_from_metadata(
+    client: TestClient, producer: FakeProducer
+) -> None:
+    metadata_only = encode_write_request([], {"http_requests_total": "counter"})
+    assert (await client.post("/api/v1/write", data=metadata_only, headers=SNAPPY)).status == 204
+    body = encode_write_request(
+        [({"__name__": "http_requests_total", "instance": "web:80", "job": "api"}, [(3.0, 1000)])]
+    )
+    response = await client.post("/api/v1/write", data=body, headers=SNAPPY)
+    assert response.status == 204
+    ((_, _, value),) = producer.sent
+    batch = decode_record(value)
+    assert batch.types == {"http_requests_total": "counter"}
+    assert batch.points == [
+        Point("http_requests_total", {"instance": "web:80", "job": "api"}, {"value": 3.0}, 1000)
+    ]
+    assert producer.sent[0][1] == b"web:80"
+
+
+async def test_remote_write_limits_and_garbage_are_400_naming_the_series(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels = {"__name__": "wide", **{f"l{i}": "x" for i in range(70)}}
+    response = await client.post(
+        "/api/v1/write", data=encode_write_request([(labels, [(1.0, 1)])]), headers=SNAPPY
+    )
+    assert response.status == 400
+    assert "wide" in (await response.json())["message"]
+    response = await client.post("/api/v1/write", data=b"not snappy", headers=SNAPPY)
+    assert response.status == 400
+    assert "snappy" in (await response.json())["message"]
+
+
+async def test_tokens_guard_every_write_endpoint(
+    producer: FakeProducer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULSELINE_COLLECTOR__TOKENS", '{"prometheus": "s3cret"}')
+    app = create_push_app(Settings.load(None), producer, CollectorMetrics())  # type: ignore[arg-type]
+    async with TestClient(TestServer(app)) as c:
+        assert (await c.post("/api/v2/write", data="m v=1 1")).status == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert (await c.post("/write", data="m v=1 1", headers=wrong)).status == 401
+        good = {"Authorization": "Bearer s3cret"}
+        assert (await c.post("/api/v2/write", data="m v=1 1", headers=good)).status == 204
+        influx_style = {"Authorization": "Token s3cret"}
+        assert (await c.post("/write", data="m v=1 1", headers=influx_style)).status == 204
+        body = encode_write_request([({"__name__": "up"}, [(1.0, 1)])])
+        assert (await c.post("/api/v1/write", data=body, headers=SNAPPY)).status == 401
+        assert (await c.get("/metrics")).status == 200
