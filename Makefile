@@ -33,7 +33,8 @@ integration: deps
 	$(BIN)/pytest -q tests/integration
 
 bench: deps
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --config deploy/local/pulseline.yaml
+	$(BIN)/python bench/collect.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests bench

@@ -291,4 +291,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    collector = data.get("collector")
+    if isinstance(collector, dict) and isinstance(collector.get("scrape_config"), str):
+        # A file named in a settings file is relative to that file, not to the caller's cwd.
+        collector["scrape_config"] = str(path.parent / collector["scrape_config"])
     return data

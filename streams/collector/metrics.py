@@ -44,6 +44,12 @@ class CollectorMetrics:
             ["reason"],
             registry=r,
         )
+        self.scrapes = Counter(
+            "pulseline_collector_scrapes",
+            "Scrapes by job and result (up: success, down: failed whole).",
+            ["job", "result"],
+            registry=r,
+        )
         self.body_bytes = Counter(
             "pulseline_collector_body_bytes", "Bytes of request bodies, as received.", registry=r
         )

@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from streams.collector.exposition import ScrapeError, parse_scrape, report_points
+from streams.collector.metrics import CollectorMetrics
 from streams.collector.ring import HashRing, stable_hash
 from streams.collector.scrapeconfig import Job, ScrapeConfig, TargetFiles
 from streams.kafka import ProduceError, RecordProducer
@@ -93,6 +94,7 @@ class Scraper:
         producer: where records go (acknowledged).
         topic: the raw topic.
         session: the HTTP client session.
+        metrics: the collector's counters (scrapes by job and result).
         clock: wall-clock seconds (injected in tests).
     """
 
@@ -101,8 +103,10 @@ class Scraper:
         producer: RecordProducer,
         topic: str,
         session: aiohttp.ClientSession,
+        metrics: CollectorMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._metrics = metrics
         self._producer = producer
         self._topic = topic
         self._session = session
@@ -143,6 +147,8 @@ class Scraper:
         health.last_scrape, health.last_duration_s = started, duration
         health.health, health.last_error = ("down", error) if error else ("up", "")
         health.samples = 0 if error else len(points) - 3
+        if self._metrics is not None:
+            self._metrics.scrapes.labels(job.job_name, "down" if error else "up").inc()
         if error:
             health.failures += 1
             log.info("scrape of %s failed: %s", target.url, error)

@@ -49,7 +49,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set; then drain requests in flight and disconnect."""
     c = settings.collector
     producer = RecordProducer(settings.kafka)
-    app = create_push_app(settings, producer, CollectorMetrics())
+    metrics = CollectorMetrics()
+    app = create_push_app(settings, producer, metrics)
     background: list[Awaitable[None]] = [_connect(producer, settings.kafka.broker)]
     session: aiohttp.ClientSession | None = None
     if c.scrape_config is not None:
@@ -65,7 +66,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         session = aiohttp.ClientSession(auto_decompress=True)
         manager = ScrapeManager(
             me,
-            Scraper(producer, settings.topics.raw, session),
+            Scraper(producer, settings.topics.raw, session, metrics),
             config,
             c.scrape_config.parent,
             replication_factor=c.replication_factor,

@@ -83,3 +83,10 @@ def test_bad_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PULSELINE_WORKER__WEB_PORT", "many")
     with pytest.raises(ConfigError, match=r"worker\.web_port"):
         Settings.load(None)
+
+
+def test_scrape_config_path_is_relative_to_the_settings_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "p.yaml"
+    path.write_text("collector:\n  scrape_config: scrape.yml\n")
+    assert Settings.load(path).collector.scrape_config == tmp_path / "conf" / "scrape.yml"
