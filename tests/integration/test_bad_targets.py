@@ -82,6 +82,8 @@ def test_failed_scrapes_are_whole_failures_with_reasons(
             f"    static_configs: [{{targets: ['{bad_targets}']}}]\n"
             for job, path in jobs.items()
         )
+        + "  - job_name: bodylimit\n    metrics_path: /big\n    body_size_limit: 100KiB\n"
+        f"    static_configs: [{{targets: ['{bad_targets}']}}]\n"
     )
     port = free_port()
     pipeline.collector(
@@ -98,7 +100,7 @@ def test_failed_scrapes_are_whole_failures_with_reasons(
             return {t["job"]: t for t in json.load(resp)["activeTargets"]}
 
     wait_for(
-        lambda: all(t["scrapes"] >= 2 for t in targets().values()) and len(targets()) == 4,
+        lambda: all(t["scrapes"] >= 2 for t in targets().values()) and len(targets()) == 5,
         60,
         "two scrapes of every target",
     )
@@ -110,9 +112,16 @@ def test_failed_scrapes_are_whole_failures_with_reasons(
     assert seen["big"]["health"] == "down"
     assert "sample limit exceeded" in seen["big"]["lastError"]
     assert "50000" in seen["big"]["lastError"] and "1000" in seen["big"]["lastError"]
+    assert seen["bodylimit"]["health"] == "down"
+    assert "body size limit exceeded" in seen["bodylimit"]["lastError"]
 
-    wait_for(lambda: tsdb.count('{__name__="up_value",job="big"}') >= 2, 60, "up of the big target")
-    for job in ("hang", "garbage", "big"):
+    failing = ("hang", "garbage", "big", "bodylimit")
+    wait_for(
+        lambda: all(tsdb.count(f'{{__name__="up_value",job="{j}"}}') >= 2 for j in failing),
+        60,
+        "up of every failing target",
+    )
+    for job in failing:
         ups = tsdb.export(f'{{__name__="up_value",job="{job}"}}')
         assert {v for s in ups.values() for v in s.values()} == {0.0}, job
     assert tsdb.count('{__name__="big_series_value"}') == 0
