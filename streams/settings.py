@@ -191,7 +191,7 @@ class WorkerSettings(BaseModel):
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
     data_dir: Path = Field(Path(".pulseline"), description="Directory for worker state.")
     take_records: int = Field(
-        20, ge=1, description="Records the raw sink takes from the stream at once."
+        100, ge=1, description="Records the raw sink takes from the stream at once."
     )
     take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a take.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
