@@ -9,6 +9,7 @@ Commands::
     pulseline demo             push realistic host metrics to a collector
     pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
     pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
+    pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
 
 Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
 reads ``PULSELINE_*`` environment variables over the file.
@@ -70,6 +71,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _buckets_ensure(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.sinks.buckets import ensure_buckets
+
+    for line in ensure_buckets(settings):
+        print(line)
+    return 0
+
+
 def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
     from streams.rules import check_files
 
@@ -119,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--interval", type=float, default=10.0, help="seconds between pushes")
     demo.add_argument("--duration", type=float, default=None, help="stop after seconds")
     demo.set_defaults(run=_demo)
+
+    buckets = sub.add_parser("buckets", help="InfluxDB 2 buckets")
+    buckets_sub = buckets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    buckets_sub.add_parser(
+        "ensure", help="create every tier's bucket with its retention, or set the retention"
+    ).set_defaults(run=_buckets_ensure)
 
     rules = sub.add_parser("rules", help="Prometheus rule files")
     rules_sub = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
