@@ -1,0 +1,106 @@
+"""Settings of the downsampler and the window plan derived from the tiers.
+
+The tiers come from :class:`~streams.settings.TierSettings`; the raw tier (no window) is
+skipped. The first windowed tier is built from raw samples, every further one from the rows
+of the tier before it, so each window must be a whole multiple of the one before.
+
+Example:
+    >>> from streams.settings import DEFAULT_TIERS
+    >>> WindowPlan.from_tiers(DEFAULT_TIERS).windows_ms
+    (60000, 3600000)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from streams.durations import parse_duration
+from streams.errors import ConfigError
+from streams.settings import TierSettings
+
+
+class DownsampleSettings(BaseModel):
+    """How windows close, how long they accept corrections and when series are forgotten.
+
+    Durations accept seconds or Prometheus notation (``30s``, ``5m``).
+
+    Example:
+        >>> DownsampleSettings(lateness_s="1m").lateness_s
+        60.0
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lateness_s: float = Field(
+        30.0, ge=0, description="Allowed lateness: the watermark trails the newest event time."
+    )
+    correction_s: float = Field(
+        300.0,
+        ge=0,
+        description="Correction horizon: a closed window accepts late samples (and its row is "
+        "written again) until the watermark passes its end plus this.",
+    )
+    idle_s: float = Field(
+        3600.0,
+        gt=0,
+        description="A series with no open window and no sample for this long is forgotten.",
+    )
+    max_future_s: float = Field(
+        600.0, gt=0, description="Samples this far ahead of the worker's clock are refused."
+    )
+
+    @field_validator("lateness_s", "correction_s", "idle_s", "max_future_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        return parse_duration(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPlan:
+    """The windowed tiers in milliseconds, finest first.
+
+    Attributes:
+        names: tier names, finest first.
+        windows_ms: window lengths; each a whole multiple of the one before.
+
+    Example:
+        >>> from streams.settings import DEFAULT_TIERS
+        >>> WindowPlan.from_tiers(DEFAULT_TIERS).names
+        ('1m', '1h')
+    """
+
+    names: tuple[str, ...]
+    windows_ms: tuple[int, ...]
+
+    @classmethod
+    def from_tiers(cls, tiers: Sequence[TierSettings]) -> WindowPlan:
+        """Check the windowed tiers and build the plan.
+
+        Raises:
+            ConfigError: no windowed tier, a window not a whole number of milliseconds, or a
+                window that is not a multiple of the one before (it could not be built from it).
+        """
+        names: list[str] = []
+        windows: list[int] = []
+        for tier in tiers:
+            if tier.window_s is None:
+                continue
+            ms = tier.window_s * 1000
+            if ms < 1 or ms != int(ms):
+                raise ConfigError(f"tier {tier.name!r}: window {tier.window_s}s is not whole ms")
+            if windows and (int(ms) <= windows[-1] or int(ms) % windows[-1]):
+                raise ConfigError(
+                    f"tier {tier.name!r}: window {tier.window_s}s must be a multiple of the "
+                    f"{names[-1]!r} window ({windows[-1] / 1000}s) and longer; tiers are built "
+                    "from the tier before them"
+                )
+            names.append(tier.name)
+            windows.append(int(ms))
+        if not windows:
+            raise ConfigError("no windowed tier configured; the downsampler needs at least one")
+        return cls(tuple(names), tuple(windows))
