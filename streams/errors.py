@@ -72,3 +72,12 @@ class SinkError(PulselineError):
         self.status = status
         self.bucket = bucket
         super().__init__(f"bucket {bucket!r}: {message}")
+
+
+class SnapshotError(PulselineError):
+    """Data given to restore is not a snapshot of an engine with the same tiers.
+
+    Example:
+        >>> str(SnapshotError("not a downsampler snapshot (bad magic)"))
+        'not a downsampler snapshot (bad magic)'
+    """

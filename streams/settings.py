@@ -137,6 +137,42 @@ DEFAULT_TIERS = (
 )
 
 
+class DownsampleSettings(BaseModel):
+    """How windows close, how long they accept corrections and when series are forgotten.
+
+    Durations accept seconds or Prometheus notation (``30s``, ``5m``).
+
+    Example:
+        >>> DownsampleSettings(lateness_s="1m").lateness_s
+        60.0
+    """
+
+    model_config = _FROZEN
+
+    lateness_s: float = Field(
+        30.0, ge=0, description="Allowed lateness: the watermark trails the newest event time."
+    )
+    correction_s: float = Field(
+        300.0,
+        ge=0,
+        description="Correction horizon: a closed window accepts late samples (and its row is "
+        "written again) until the watermark passes its end plus this.",
+    )
+    idle_s: float = Field(
+        3600.0,
+        gt=0,
+        description="A series with no open window and no sample for this long is forgotten.",
+    )
+    max_future_s: float = Field(
+        600.0, gt=0, description="Samples this far ahead of the worker's clock are refused."
+    )
+
+    @field_validator("lateness_s", "correction_s", "idle_s", "max_future_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
+
+
 class CollectorSettings(BaseModel):
     """The collector's HTTP push endpoint and how it batches into Kafka."""
 
@@ -215,6 +251,7 @@ class Settings(BaseSettings):
     tiers: tuple[TierSettings, ...] = DEFAULT_TIERS
     collector: CollectorSettings = CollectorSettings()
     worker: WorkerSettings = WorkerSettings()
+    downsample: DownsampleSettings = DownsampleSettings()
 
     @field_validator("tiers")
     @classmethod

@@ -11,11 +11,12 @@ Example:
     >>> rows = engine.add_points(0, [Point("net", {"if": "eth0"}, {"bytes": 10}, 0)], offset=0)
 """
 
-from streams.downsample.config import DownsampleSettings, WindowPlan
+from streams.downsample.config import WindowPlan
 from streams.downsample.rows import Late, Row
-from streams.downsample.snapshot import SnapshotError
 from streams.downsample.state import DownsampleStats
 from streams.downsample.windows import CounterTest, WindowEngine
+from streams.errors import SnapshotError
+from streams.settings import DownsampleSettings
 
 __all__ = [
     "CounterTest",

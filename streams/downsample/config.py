@@ -1,4 +1,4 @@
-"""Settings of the downsampler and the window plan derived from the tiers.
+"""The window plan derived from the tiers (the settings are ``Settings.downsample``).
 
 The tiers come from :class:`~streams.settings.TierSettings`; the raw tier (no window) is
 skipped. The first windowed tier is built from raw samples, every further one from the rows
@@ -15,49 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from streams.durations import parse_duration
 from streams.errors import ConfigError
 from streams.settings import TierSettings
-
-
-class DownsampleSettings(BaseModel):
-    """How windows close, how long they accept corrections and when series are forgotten.
-
-    Durations accept seconds or Prometheus notation (``30s``, ``5m``).
-
-    Example:
-        >>> DownsampleSettings(lateness_s="1m").lateness_s
-        60.0
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    lateness_s: float = Field(
-        30.0, ge=0, description="Allowed lateness: the watermark trails the newest event time."
-    )
-    correction_s: float = Field(
-        300.0,
-        ge=0,
-        description="Correction horizon: a closed window accepts late samples (and its row is "
-        "written again) until the watermark passes its end plus this.",
-    )
-    idle_s: float = Field(
-        3600.0,
-        gt=0,
-        description="A series with no open window and no sample for this long is forgotten.",
-    )
-    max_future_s: float = Field(
-        600.0, gt=0, description="Samples this far ahead of the worker's clock are refused."
-    )
-
-    @field_validator("lateness_s", "correction_s", "idle_s", "max_future_s", mode="before")
-    @classmethod
-    def _parse(cls, value: object) -> float:
-        if isinstance(value, int | float):
-            return float(value)
-        return parse_duration(str(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,20 +41,11 @@ import orjson
 from streams.downsample.config import WindowPlan
 from streams.downsample.rows import Late, SeriesKey
 from streams.downsample.state import DownsampleStats, PartitionState
-from streams.errors import PulselineError
+from streams.errors import SnapshotError
 from streams.records import Point
 
 MAGIC = b"PLDS1\n"
 _LEN = struct.Struct("<Q")
-
-
-class SnapshotError(PulselineError):
-    """Data given to restore is not a snapshot of an engine with the same tiers.
-
-    Example:
-        >>> str(SnapshotError("not a downsampler snapshot (bad magic)"))
-        'not a downsampler snapshot (bad magic)'
-    """
 
 
 def encode(p: PartitionState, plan: WindowPlan) -> bytes:

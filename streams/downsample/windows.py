@@ -44,13 +44,13 @@ from dataclasses import replace
 
 from streams.downsample import snapshot as _snapshot
 from streams.downsample.closing import Closer
-from streams.downsample.config import DownsampleSettings, WindowPlan
+from streams.downsample.config import WindowPlan
 from streams.downsample.late import Corrections, insert
 from streams.downsample.layout import COUNTER, NO_TS, template
 from streams.downsample.rows import Late, Row, RowSink, late_point
 from streams.downsample.state import DownsampleStats, PartitionState
 from streams.records import FieldValue, Point
-from streams.settings import DEFAULT_TIERS, TierSettings
+from streams.settings import DEFAULT_TIERS, DownsampleSettings, TierSettings
 
 CounterTest = Callable[[str, Mapping[str, str], str], bool] | Container[tuple[str, str]]
 """Which series are counters: ``f(measurement, tags, field)``, or ``(measurement, field)`` pairs.
