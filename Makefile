@@ -35,6 +35,7 @@ integration: deps
 bench: deps
 	$(BIN)/python bench/ingest.py --config deploy/local/pulseline.yaml
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/downsample.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests bench

@@ -15,6 +15,9 @@ Measured with tracemalloc at 100,000 series (it slows allocation about tenfold) 
 Reported: bytes per series, split into the window state (the series' array) and its
 identity (the dict entry, key tuples and tag strings).
 
+Storage: rows one series keeps in the configured tiers at a 10 s interval, against a year of
+raw samples.
+
     python bench/downsample.py [--series 1000000] [--quick]
 """
 
@@ -28,7 +31,9 @@ import tracemalloc
 from collections.abc import Iterator
 
 from streams.downsample import WindowEngine
+from streams.downsample.config import points_per_series_year
 from streams.records import Point
+from streams.settings import Settings
 
 INTERVAL = 15_000
 POINTS_PER_SCRAPE = 100
@@ -132,6 +137,19 @@ def main() -> None:
     throughput(100_000 // scale, 5, 6)
     memory(100_000 // scale, traced=True)  # tracemalloc slows allocation about tenfold
     memory(args.series // scale, traced=False)
+    storage(10.0)
+
+
+def storage(interval_s: float) -> None:
+    """Rows kept per series by the configured tiers against a year of raw samples."""
+    tiers = Settings.load(None).tiers
+    kept = points_per_series_year(tiers, interval_s)
+    raw_year = round(365 * 86400 / interval_s)
+    shape = ", ".join(f"{t.name} {round(t.retention_s / 86400)}d" for t in tiers)
+    print(
+        f"storage: at a {interval_s:g} s interval one series keeps {kept:,} rows ({shape}) "
+        f"against {raw_year:,} raw samples for a year: {raw_year / kept:.1f} times fewer"
+    )
 
 
 if __name__ == "__main__":

@@ -63,3 +63,17 @@ class WindowPlan:
         if not windows:
             raise ConfigError("no windowed tier configured; the downsampler needs at least one")
         return cls(tuple(names), tuple(windows))
+
+
+def points_per_series_year(tiers: Sequence[TierSettings], interval_s: float) -> int:
+    """Rows one series keeps at any time in the tiers, at a sample every ``interval_s``.
+
+    Each tier holds its retention divided by its window (the raw tier: by the interval).
+    Compare with ``365 * 86400 / interval_s`` for a year of raw samples.
+
+    Example:
+        >>> from streams.settings import DEFAULT_TIERS
+        >>> points_per_series_year(DEFAULT_TIERS, 10)
+        112440
+    """
+    return sum(round(t.retention_s / (t.window_s or interval_s)) for t in tiers)

@@ -287,3 +287,12 @@ def test_window_state_per_series_is_a_few_hundred_bytes() -> None:
         e.add_points(0, [pt(T0 + k * 15 * S, float(k), host=f"h{i}") for i in range(100)])
     sizes = [sys.getsizeof(a) for a in e._parts[0].series.values()]
     assert max(sizes) <= 400
+
+
+def test_points_per_series_year_of_the_default_tiers() -> None:
+    from streams.downsample.config import points_per_series_year
+    from streams.settings import DEFAULT_TIERS
+
+    kept = points_per_series_year(DEFAULT_TIERS, 10)
+    assert kept == 7 * 8640 + 30 * 1440 + 365 * 24
+    assert 27 < (365 * 8640) / kept < 29
