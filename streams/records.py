@@ -16,7 +16,7 @@ unsigned integer says so with ``"u": true`` so decoding can skip the scan otherw
 
 A batch from a scrape or a remote write also carries the metric type of its measurements,
 ``"types": {"http_requests_total": "counter", ...}`` (``counter``, ``gauge``, ``histogram``,
-``summary``, ``untyped`` and the other OpenMetrics types), so later stages treat counters
+``summary``, ``unknown`` and the other OpenMetrics types), so later stages treat counters
 right; line-protocol batches have none.
 
 Example:

@@ -222,7 +222,7 @@ def _decode(
                 if value - value == 0.0:  # not NaN nor an infinity
                     points.append(new_point(Point, (name, tags.copy(), {"value": value}, ts)))
                 else:
-                    dropped[_drop_reason(value)] += 1
+                    dropped[drop_reason(value)] += 1
             else:
                 labels, values, histograms, run_end, seen_k = _series(
                     buf, pos, stop, index, cache, ts_cache
@@ -236,7 +236,7 @@ def _decode(
                     if value - value == 0.0:
                         points.append(new_point(Point, (name, tags.copy(), {"value": value}, ts)))
                     else:
-                        dropped[_drop_reason(value)] += 1
+                        dropped[drop_reason(value)] += 1
             index += 1
         elif key == 0x1A:
             metadata.append(_metadata(buf, pos, stop))
@@ -329,7 +329,8 @@ def _too_many_labels(index: int, name: str, count: int, limit: int) -> None:
     raise TooManyLabelsError(f"series {index} ({name!r}) has {count} labels, more than {limit}")
 
 
-def _drop_reason(value: float) -> str:
+def drop_reason(value: float) -> str:
+    """Why a non-finite value is not stored: ``stale`` (staleness marker), ``nan`` or ``inf``."""
     if value == value:
         return "inf"
     return "stale" if _u64.unpack(_double.pack(value))[0] == STALE_NAN_BITS else "nan"

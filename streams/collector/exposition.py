@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -55,6 +54,7 @@ from prometheus_client.openmetrics.parser import text_fd_to_metric_families as _
 from prometheus_client.parser import text_fd_to_metric_families as _text
 from prometheus_client.samples import Timestamp
 
+from streams.codecs.remotewrite import drop_reason
 from streams.errors import PulselineError
 from streams.records import Point
 
@@ -69,7 +69,6 @@ REPORT_TYPES = {
     "scrape_samples_scraped": "gauge",
 }
 """Types of the series :func:`report_points` writes."""
-_STALE_NAN_BITS = 0x7FF0000000000002
 _COUNTER_TYPE_LINE = re.compile(r"^[ \t]*#[ \t]+TYPE[ \t]+(\S+)[ \t]+counter[ \t]*\r?$", re.M)
 
 
@@ -155,7 +154,7 @@ def parse_scrape(
                     f" > {label_limit}"
                 )
             if value - value != 0.0:  # NaN or an infinity
-                dropped[_drop_reason(value)] += 1
+                dropped[drop_reason(value)] += 1
                 continue
             ts_ms = scrape_ts_ms if sample.timestamp is None else _ms(sample.timestamp, name)
             points.append(Point(name, tags, {"value": value}, ts_ms))
@@ -258,10 +257,3 @@ def _ms(ts: float | Timestamp, name: str) -> int:
     if not -(1 << 63) <= ms < 1 << 63:
         raise ScrapeError(f"series {name!r} has a timestamp out of range: {ts}")
     return ms
-
-
-def _drop_reason(value: float) -> str:
-    if value == value:
-        return "inf"
-    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
-    return "stale" if bits == _STALE_NAN_BITS else "nan"

@@ -54,7 +54,8 @@ class Membership:
     """Sends this collector's heartbeats and follows everyone's.
 
     Args:
-        kafka: broker settings.
+        producer: the collector's producer (heartbeats are acknowledged records).
+        kafka: broker settings, for the heartbeat reader.
         topic: the members topic (one partition).
         member_id: this collector's id, unique in the cluster.
         heartbeat_s: seconds between heartbeats.
@@ -63,6 +64,7 @@ class Membership:
 
     def __init__(
         self,
+        producer: RecordProducer,
         kafka: KafkaSettings,
         topic: str,
         member_id: str,
@@ -78,7 +80,7 @@ class Membership:
         self._topic = topic
         self._heartbeat_s = heartbeat_s
         self._clock = clock
-        self._producer = RecordProducer(kafka)
+        self._producer = producer
         self._live: frozenset[str] = frozenset()
 
     def live(self) -> frozenset[str]:
@@ -97,7 +99,6 @@ class Membership:
         finally:
             await consumer.stop()
             await self._beat("leaving")
-            await self._producer.stop()
 
     async def _follow(self) -> AIOKafkaConsumer:
         while True:

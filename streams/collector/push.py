@@ -93,11 +93,23 @@ def encode_records(
     return out
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The request body; aiohttp inflates ``gzip`` and ``deflate`` and applies ``limit``."""
-    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("identity", "", "gzip", "deflate"):
-        raise RequestError(415, "unsupported", f"Content-Encoding {encoding!r}: use gzip or none")
+LINE_PROTOCOL_ENCODINGS = ("identity", "gzip", "deflate")
+"""Content encodings of line-protocol bodies; aiohttp inflates gzip and deflate itself."""
+REMOTE_WRITE_ENCODINGS = ("snappy",)
+"""Remote write bodies are snappy blocks, decompressed by the decoder."""
+
+
+async def read_body(request: web.Request, limit: int, encodings: tuple[str, ...]) -> bytes:
+    """The request body, refused unless its Content-Encoding is one of ``encodings``.
+
+    A missing header means the first of ``encodings``. aiohttp applies ``limit`` (after
+    inflating gzip and deflate).
+    """
+    encoding = request.headers.get("Content-Encoding", "").strip().lower() or encodings[0]
+    if encoding not in encodings:
+        raise RequestError(
+            415, "unsupported", f"Content-Encoding {encoding!r}: use one of {list(encodings)}"
+        )
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -179,8 +191,7 @@ class PushHandler:
                 raise RequestError(
                     400, "invalid", f"precision {name!r}: use one of {list(allowed)}"
                 )
-            body = await read_body(request, self._settings.collector.max_body_bytes)
-            self._metrics.body_bytes.inc(len(body))
+            body = await self._read(request, LINE_PROTOCOL_ENCODINGS)
             try:
                 points = parse_lines(
                     body, precision=normalize_precision(name), now_ms=int(self._clock() * 1000)
@@ -192,18 +203,14 @@ class PushHandler:
 
         return decode
 
+    async def _read(self, request: web.Request, encodings: tuple[str, ...]) -> bytes:
+        body = await read_body(request, self._settings.collector.max_body_bytes, encodings)
+        self._metrics.body_bytes.inc(request.content_length or len(body))
+        return body
+
     async def _remote_write(self, request: web.Request) -> Decoded:
         c = self._settings.collector
-        encoding = request.headers.get("Content-Encoding", "snappy").strip().lower()
-        if encoding != "snappy":
-            raise RequestError(415, "unsupported", f"Content-Encoding {encoding!r}: use snappy")
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            raise RequestError(
-                413, "request too large", f"body is larger than {c.max_body_bytes} bytes"
-            ) from None
-        self._metrics.body_bytes.inc(len(body))
+        body = await self._read(request, REMOTE_WRITE_ENCODINGS)
         try:
             decoded = decode_write_request(
                 body,

@@ -75,7 +75,11 @@ class TargetGroup(BaseModel):
 
 
 class FileSD(BaseModel):
-    """``file_sd_configs`` entry: files (globs allowed) of target groups."""
+    """``file_sd_configs`` entry: files (globs allowed) of target groups.
+
+    ``refresh_interval`` is accepted so prometheus.yml sections load unchanged; the files are
+    checked for changes every second regardless.
+    """
 
     model_config = _STRICT
 

@@ -57,6 +57,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         config = load_scrape_config(c.scrape_config)
         me = member_id(settings)
         membership = Membership(
+            producer,
             settings.kafka,
             settings.topics.members,
             me,

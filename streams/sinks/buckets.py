@@ -20,58 +20,65 @@ from urllib3.exceptions import HTTPError
 from streams.durations import format_duration
 from streams.errors import SinkError
 from streams.settings import Settings, TierSettings
+from streams.sinks.influx import refused
 
 
 def ensure_buckets(settings: Settings) -> list[str]:
     """Create or update every tier's bucket; return one line per bucket saying what happened.
 
+    Tiers on the same server share one client and one organization lookup.
+
     Raises:
         SinkError: the server refused or could not be reached; names the bucket.
     """
-    report = []
+    influx = settings.influx
+    servers: dict[str, list[TierSettings]] = {}
     for tier in settings.tiers:
-        report.append(_ensure(settings, tier))
+        servers.setdefault(settings.tier_url(tier), []).append(tier)
+    report = []
+    for url, tiers in servers.items():
+        with InfluxDBClient(
+            url=url,
+            token=influx.token.get_secret_value(),
+            org=influx.org,
+            timeout=int(influx.timeout_s * 1000),
+        ) as client:
+            org_id: str | None = None
+            for tier in tiers:
+                try:
+                    if org_id is None:
+                        org_id = _org_id(client, influx.org, url, tier.bucket)
+                    report.append(_ensure(client, org_id, url, tier))
+                except ApiException as exc:
+                    raise refused(exc, url, tier.bucket) from None
+                except (HTTPError, OSError) as exc:
+                    raise SinkError(f"{url}: {exc}", status=None, bucket=tier.bucket) from None
     return report
 
 
-def _ensure(settings: Settings, tier: TierSettings) -> str:
-    influx = settings.influx
-    url = settings.tier_url(tier)
+def _org_id(client: InfluxDBClient, org: str, url: str, bucket: str) -> str:
+    orgs = client.organizations_api().find_organizations(org=org)  # type: ignore[no-untyped-call]
+    if not orgs:
+        raise SinkError(f"{url}: no organization {org!r}", status=404, bucket=bucket)
+    return str(orgs[0].id)
+
+
+def _ensure(client: InfluxDBClient, org_id: str, url: str, tier: TierSettings) -> str:
+    api = client.buckets_api()
     seconds = round(tier.retention_s)
     retention = f"retention {_days(seconds)}"
-    with InfluxDBClient(
-        url=url,
-        token=influx.token.get_secret_value(),
-        org=influx.org,
-        timeout=int(influx.timeout_s * 1000),
-    ) as client:
-        api = client.buckets_api()
-        try:
-            orgs = client.organizations_api().find_organizations(org=influx.org)
-            if not orgs:
-                raise SinkError(
-                    f"{url}: no organization {influx.org!r}", status=404, bucket=tier.bucket
-                )
-            org_id = orgs[0].id
-            found = api.find_buckets(name=tier.bucket, org_id=org_id).buckets or []
-            rule = BucketRetentionRules(type="expire", every_seconds=seconds)  # type: ignore[no-untyped-call]
-            if not found:
-                api.create_bucket(bucket_name=tier.bucket, retention_rules=rule, org=org_id)
-                return f"{tier.bucket}: created on {url}, {retention}"
-            bucket = found[0]
-            current = [r.every_seconds for r in bucket.retention_rules or []]
-            if current == [seconds]:
-                return f"{tier.bucket}: exists on {url}, {retention}"
-            bucket.retention_rules = [rule]
-            api.update_bucket(bucket=bucket)
-            return f"{tier.bucket}: {retention} set on {url} (was {_show(current)})"
-        except ApiException as exc:
-            detail = (exc.body or exc.reason or "").strip()[:300]
-            raise SinkError(
-                f"{url} answered {exc.status}: {detail}", status=exc.status, bucket=tier.bucket
-            ) from None
-        except (HTTPError, OSError) as exc:
-            raise SinkError(f"{url}: {exc}", status=None, bucket=tier.bucket) from None
+    found = api.find_buckets(name=tier.bucket, org_id=org_id).buckets or []  # type: ignore[no-untyped-call]
+    rule = BucketRetentionRules(type="expire", every_seconds=seconds)  # type: ignore[no-untyped-call]
+    if not found:
+        api.create_bucket(bucket_name=tier.bucket, retention_rules=rule, org=org_id)
+        return f"{tier.bucket}: created on {url}, {retention}"
+    bucket = found[0]
+    current = [r.every_seconds for r in bucket.retention_rules or []]
+    if current == [seconds]:
+        return f"{tier.bucket}: exists on {url}, {retention}"
+    bucket.retention_rules = [rule]
+    api.update_bucket(bucket=bucket)
+    return f"{tier.bucket}: {retention} set on {url} (was {_show(current)})"
 
 
 def _days(seconds: int) -> str:

@@ -21,6 +21,12 @@ from influxdb_client.rest import ApiException
 from streams.errors import SinkError
 
 
+def refused(exc: ApiException, url: str, bucket: str) -> SinkError:
+    """The :class:`SinkError` of an HTTP error answer from the InfluxDB API."""
+    detail = (exc.body or exc.reason or "").strip()[:300]
+    return SinkError(f"{url} answered {exc.status}: {detail}", status=exc.status, bucket=bucket)
+
+
 class LineWriter(Protocol):
     """Writes line-protocol text (millisecond timestamps) to one bucket."""
 
@@ -76,10 +82,7 @@ class InfluxWriter:
                 write_precision=WritePrecision.MS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
-            detail = (exc.body or exc.reason or "").strip()[:300]
-            raise SinkError(
-                f"{self.url} answered {exc.status}: {detail}", status=exc.status, bucket=self.bucket
-            ) from None
+            raise refused(exc, self.url, self.bucket) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
             raise SinkError(f"{self.url}: {reason}", status=None, bucket=self.bucket) from None

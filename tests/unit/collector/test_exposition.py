@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.codecs.remotewrite import drop_reason
 from streams.collector import exposition
 from streams.collector.exposition import (
     ACCEPT,
@@ -204,9 +205,9 @@ def test_non_finite_values_are_dropped_and_counted() -> None:
 
 def test_stale_nan_is_counted_as_stale() -> None:
     stale = struct_float(0x7FF0000000000002)
-    assert exposition._drop_reason(stale) == "stale"
-    assert exposition._drop_reason(math.nan) == "nan"
-    assert exposition._drop_reason(-math.inf) == "inf"
+    assert drop_reason(stale) == "stale"
+    assert drop_reason(math.nan) == "nan"
+    assert drop_reason(-math.inf) == "inf"
 
 
 def struct_float(bits: int) -> float:
