@@ -22,7 +22,13 @@ from typing import Any
 
 import aiohttp
 
-from streams.collector.exposition import ScrapeError, parse_scrape, report_points
+from streams.collector.exposition import (
+    ACCEPT,
+    REPORT_TYPES,
+    ScrapeError,
+    parse_scrape,
+    report_points,
+)
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.ring import HashRing, stable_hash
 from streams.collector.scrapeconfig import Job, ScrapeConfig, TargetFiles
@@ -30,11 +36,6 @@ from streams.kafka import ProduceError, RecordProducer
 from streams.records import Point, encode_batch
 
 log = logging.getLogger(__name__)
-
-ACCEPT = (
-    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
-)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class Scraper:
         started = self._clock()
         ts_ms = int(started * 1000)
         points: list[Point] = []
-        types: dict[str, str] = {}
+        types = dict(REPORT_TYPES)
+        scraped = 0
         try:
             body, content_type = await self._fetch(target)
             result = parse_scrape(
@@ -133,20 +135,19 @@ class Scraper:
                 label_limit=job.label_limit,
                 scrape_ts_ms=ts_ms,
             )
-            points, types = result.points, dict(result.types)
+            points, scraped = result.points, result.samples_scraped
+            types.update(result.types)
             error = ""
         except ScrapeError as exc:
             error = str(exc)
         duration = self._clock() - started
         points.extend(
-            report_points(
-                job.job_name, target.address, labels, not error, duration, len(points), ts_ms
-            )
+            report_points(job.job_name, target.address, labels, not error, duration, scraped, ts_ms)
         )
         health.scrapes += 1
         health.last_scrape, health.last_duration_s = started, duration
         health.health, health.last_error = ("down", error) if error else ("up", "")
-        health.samples = 0 if error else len(points) - 3
+        health.samples = scraped
         if self._metrics is not None:
             self._metrics.scrapes.labels(job.job_name, "down" if error else "up").inc()
         if error:
@@ -210,7 +211,7 @@ class ScrapeManager:
     def reconcile(self, members: frozenset[str]) -> None:
         """Re-read targets, rebuild the ring if members changed, start and stop loops."""
         self.targets = discover(self.config, self._files, self.base)
-        if set(self.ring.members) != members or not self.ring.members:
+        if set(self.ring.members) != members:
             self.ring = HashRing(members, replication_factor=self.replication_factor)
         owned = {t.key: t for t in self.targets if self.ring.owns(self.member_id, t.key)}
         for key in self._tasks.keys() - owned.keys():
