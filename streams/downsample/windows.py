@@ -217,10 +217,13 @@ class WindowEngine:
         w = self._closer.w
         too_old = ts - ts % w + w <= p.final_to
         for f, v in fields.items():
+            if isinstance(v, str):  # as on the fast path: counted, never a sample, never late
+                p.stats.non_numeric += 1
+                continue
             key = (pk, sys.intern(f))
             a = p.series.get(key)
             if a is None:
-                if too_old or isinstance(v, str):
+                if too_old:
                     self._late.refuse(p, key, ts, v)
                     continue
                 a = p.series[key] = self._new(m, tags, f, test)

@@ -236,3 +236,20 @@ def test_late_corrections_and_crash_replay_match_the_model(
     assert_same(final, batch_aggregate(model.accepted))
     got_late = {((p.measurement, tuple(p.tags.items()), *p.fields), p.ts_ms) for p, _ in late}
     assert got_late == {(key, ts) for key, ts, _ in model.late}
+
+
+def test_a_string_in_a_closed_window_does_not_make_later_samples_late() -> None:
+    """Found by the oracle: a string field once moved its series' newest window forward."""
+
+    def p(field: str, value: float | str, dt: int) -> Point:
+        return Point("cpu", {"host": "a"}, {field: value}, T0 + dt)
+
+    engine = make_engine(60_000)
+    rows = engine.add_points(0, [p("x", 0.0, 789), p("x", 0.0, 2452)], offset=0)
+    rows += engine.add_points(0, [p("y", 0.0, 25_000)], offset=1)  # closes the first window
+    rows += engine.add_points(0, [p("x", "text", 19_999), p("x", 1.0, 3_000)], offset=2)
+    assert engine.take_late(0) == []
+    assert engine.stats(0).non_numeric == 1
+    rows += engine.advance(0, NOW)
+    *_, first = (r for r in rows if r.tier == "t10000" and r.ts_ms == T0 and "x_count" in r.fields)
+    assert (first.fields["x_count"], first.fields["x_last"]) == (3, 1.0)
