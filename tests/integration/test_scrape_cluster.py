@@ -83,7 +83,6 @@ def test_each_target_has_one_scraper_and_moves_when_its_collector_dies(
 
     wait_for(lambda: settled(owned()), 60, "the three collectors to share all four targets")
     views = owned()
-    assert all(len(v) >= 0 for v in views)
     victim = max(range(3), key=lambda i: len(views[i]))
     moved = set(views[victim])
     assert moved, "the busiest collector owns something"
@@ -98,10 +97,7 @@ def test_each_target_has_one_scraper_and_moves_when_its_collector_dies(
         ) and sorted(merged) == sorted(everything)
 
     wait_for(taken_over, 2 * INTERVAL + 1, "the survivors to scrape the dead collector's targets")
-    took = time.time() - killed_at
-    assert took <= 2 * INTERVAL + 1
 
-    exported = tsdb.export('{__name__="node_exporter_build_info_value"}')
     wait_for(
         lambda: tsdb.count('{__name__="node_exporter_build_info_value"}') >= 2, 60, "build info"
     )
