@@ -172,11 +172,9 @@ class Scraper:
             async with self._session.get(target.url, headers=headers, timeout=timeout) as resp:
                 if resp.status != 200:
                     raise ScrapeError(f"server returned HTTP status {resp.status} {resp.reason}")
-                limit = job.body_size_limit
-                body = await (resp.content.read(limit + 1) if limit else resp.read())
-                if limit and len(body) > limit:
-                    raise ScrapeError(f"body size limit exceeded: more than {limit} bytes")
-                return body, resp.headers.get("Content-Type")
+                return await _read_limited(resp, job.body_size_limit), resp.headers.get(
+                    "Content-Type"
+                )
         except TimeoutError:
             raise ScrapeError(f"context deadline exceeded ({job.scrape_timeout_s:g}s)") from None
         except aiohttp.ClientError as exc:
@@ -190,6 +188,18 @@ async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+async def _read_limited(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, or :class:`ScrapeError` as soon as it passes ``limit`` (0: none)."""
+    if not limit:
+        return await resp.read()
+    body = bytearray()
+    async for chunk in resp.content.iter_any():  # read(n) may return less than n: loop
+        body += chunk
+        if len(body) > limit:
+            raise ScrapeError(f"body size limit exceeded: more than {limit} bytes")
+    return bytes(body)
 
 
 @dataclass
