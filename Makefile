@@ -33,7 +33,7 @@ integration: deps
 	$(BIN)/pytest -q tests/integration
 
 bench: deps
-	$(BIN)/python bench/ingest.py --config deploy/local/pulseline.yaml
+	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/downsample.py
 

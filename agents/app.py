@@ -7,23 +7,31 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import faust
 from prometheus_client import generate_latest
 
+from agents.downsample import register_downsampler
 from agents.raw_sink import register_raw_sink
 from streams.settings import Settings
 from streams.sinks.influx import LineWriter
-from streams.sinks.metrics import worker_registry
+from streams.sinks.metrics import SinkCollector, worker_registry
 
 
-def create_app(settings: Settings, *, raw_writer: LineWriter | None = None) -> faust.App:
+def create_app(
+    settings: Settings,
+    *,
+    raw_writer: LineWriter | None = None,
+    tier_writers: Mapping[str, LineWriter] | None = None,
+) -> faust.App:
     """A Faust app with every agent of the pipeline registered.
 
     Args:
         settings: the pipeline settings.
         raw_writer: the raw bucket's writer (tests inject a fake); default from settings.
+        tier_writers: the windowed tiers' writers by tier name; default from settings.
     """
     kafka, worker = settings.kafka, settings.worker
     datadir = worker.data_dir / worker.app_id
@@ -48,9 +56,16 @@ def create_app(settings: Settings, *, raw_writer: LineWriter | None = None) -> f
         store="memory://",
         # Tansu has no transactions and no idempotent producer; plain at-least-once.
         processing_guarantee="at_least_once",
+        # A rebalance or stop must not wait for every consumed record to be acknowledged:
+        # the downsampler holds records until a snapshot covers them, and the new owner of
+        # a partition consumes the unacknowledged ones again.
+        stream_wait_empty=False,
     )
     registry = worker_registry()
-    register_raw_sink(app, settings, registry, raw_writer)
+    sinks = SinkCollector()
+    registry.register(sinks)
+    register_raw_sink(app, settings, sinks, raw_writer)
+    register_downsampler(app, settings, registry, sinks, tier_writers)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

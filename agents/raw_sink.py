@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import faust
-from prometheus_client import CollectorRegistry
 
 from agents.dlq import DeadLetterSender
 from streams.settings import Settings
@@ -27,15 +26,15 @@ log = logging.getLogger(__name__)
 def register_raw_sink(
     app: faust.App,
     settings: Settings,
-    registry: CollectorRegistry,
+    sinks: SinkCollector,
     writer: LineWriter | None = None,
 ) -> Any:
-    """Register the raw-sink agent on ``app`` and its counters on ``registry``.
+    """Register the raw-sink agent on ``app`` and its counters on ``sinks``.
 
     Args:
         app: the Faust app.
         settings: the pipeline settings.
-        registry: where the sink's counters are exposed.
+        sinks: where the sink's counters are exposed.
         writer: the raw bucket's writer; default an :class:`InfluxWriter` from ``settings``.
 
     Returns:
@@ -60,7 +59,7 @@ def register_raw_sink(
             retry_max_s=influx.retry_max_s,
         )
     )
-    registry.register(SinkCollector(tier.name, sink.sink.stats, sink.stats))
+    sinks.add(tier.name, sink.sink.stats, sink.stats)
     topic = app.topic(settings.topics.raw, partitions=settings.kafka.partitions)
     dlq = DeadLetterSender(app, settings.topics.dlq(settings.topics.raw), stage="raw-sink")
     take, within = settings.worker.take_records, settings.worker.take_within_s
@@ -68,7 +67,7 @@ def register_raw_sink(
     @app.agent(topic, name="raw-sink", concurrency=1)
     async def raw_sink(stream: Any) -> None:
         async for events in stream.noack_take(take, within=within):
-            records = [_in_record(event) for event in events]
+            records = [in_record(event) for event in events]
             try:
                 dead = await sink.process(records)
             except Exception as exc:  # the error policy: never lose, never crash-loop
@@ -87,7 +86,8 @@ def register_raw_sink(
     return raw_sink
 
 
-def _in_record(event: Any) -> InRecord:
+def in_record(event: Any) -> InRecord:
+    """The Kafka record of a Faust event."""
     message = event.message
     return InRecord(
         RecordRef(message.topic, message.partition, message.offset), message.key, message.value

@@ -1,16 +1,17 @@
 """End-to-end ingest benchmark: push a fixed workload, time until all of it is visible.
 
-Pushes 1,000,000 samples (2,000 series x 5 fields x 100 timestamps, 200,000 lines in bodies
-of 5,000 gzipped lines, 4 requests in flight) to the collector of the running local stack
-(`make run`), then polls the raw TSDB until every sample is there. Prints one line: samples
-per second from the first push to the last sample visible, and the worker's CPU seconds per
-million samples (from the worker's process_cpu_seconds_total).
+Starts a private stack on free ports (the broker, one VictoriaMetrics per tier) and runs
+the same workload twice, each time through a fresh worker and collector on fresh topics:
+once with the downsampling agent off (raw only), once with it on (1-minute rows to their
+own TSDB, 1-hour windows open). The workload: 1,000,000 samples (2,000 series x 5 fields x
+100 timestamps a second apart, 200,000 lines in bodies of 5,000 gzipped lines, 4 requests
+in flight). Each phase prints: samples per second from the first push to the last sample
+visible in the raw TSDB, when the raw sink had written everything, when the downsampling
+agent had counted every sample (its samples per second), and the worker's CPU seconds per
+million samples (from its process_cpu_seconds_total). Timing starts after a warm-up point
+went through, so a worker's group join is not counted.
 
-When no stack answers at the configured collector address, the benchmark starts a private
-one on free ports (broker, VictoriaMetrics, one worker, one collector) and stops it after.
-Timing starts after a warm-up point went through, so a worker's group join is not counted.
-
-    python bench/ingest.py [--config deploy/local/pulseline.yaml]
+    python bench/ingest.py
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import asyncio
 import gzip
 import json
 import os
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -34,7 +34,7 @@ import aiohttp
 from streams.kafka import ensure_topics
 from streams.settings import KafkaSettings, Settings
 from streams.stack import components
-from streams.stack.processes import free_port, http_ready
+from streams.stack.processes import free_port
 
 HOSTS, DEVICES, FIELDS, STEPS = 200, 10, 5, 100
 LINES_PER_BODY, IN_FLIGHT = 5_000, 4
@@ -114,69 +114,111 @@ def worker_lines(web: str) -> float:
     return worker_metric(web, 'pulseline_sink_lines_written_total{tier="raw"}')
 
 
-def private_stack(stack: ExitStack) -> tuple[str, str, str]:
-    """Start broker, TSDB, worker and collector on free ports; return their URLs."""
-    workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-"))
-    broker_port, vm_port, collector_port, web_port = (free_port() for _ in range(4))
-    for process in (
-        components.broker(broker_port, workdir),
-        components.victoria_metrics(vm_port, workdir),
-    ):
-        process.start().wait_ready(30)
-        stack.callback(process.stop)
-    env = {
-        **os.environ,
-        "PULSELINE_KAFKA__BROKER": f"kafka://127.0.0.1:{broker_port}",
-        "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
-        "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
-        "PULSELINE_WORKER__WEB_PORT": str(web_port),
-    }
-    env.pop("PULSELINE_CONFIG", None)
-    kafka = KafkaSettings(broker=f"kafka://127.0.0.1:{broker_port}")
-    asyncio.run(ensure_topics(kafka, Settings.load(None).topics.pipeline(kafka.partitions)))
-    web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
-    for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
-        process = components.pulseline(command, workdir, env, ready_url=ready)
-        process.start().wait_ready(60)
-        stack.callback(process.stop)
-    return collector, f"http://127.0.0.1:{vm_port}", web
+def downsampled(web: str) -> float:
+    return worker_metric(web, "pulseline_downsample_samples_total")
+
+
+class Stack:
+    """A broker and TSDBs on free ports; workers and collectors started per phase."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-"))
+        self.broker_port = free_port()
+        self.tsdbs = {tier: free_port() for tier in ("raw", "1m", "1h")}
+        processes = [components.broker(self.broker_port, self.workdir)]
+        processes += [components.victoria_metrics(p, self.workdir) for p in self.tsdbs.values()]
+        for process in processes:
+            process.start().wait_ready(30)
+            stack.callback(process.stop)
+
+    def tsdb(self, tier: str) -> str:
+        return f"http://127.0.0.1:{self.tsdbs[tier]}"
+
+    def phase(self, name: str, *, downsample: bool) -> tuple[str, str]:
+        """Fresh topics, one worker and one collector; return the collector and worker URLs."""
+        collector_port, web_port = free_port(), free_port()
+        tiers = [{"name": "raw", "retention_s": "7d", "bucket": "metrics"}] + [
+            {"name": t, "window_s": w, "retention_s": r, "bucket": b, "url": self.tsdb(t)}
+            for t, w, r, b in (("1m", 60, "30d", "metrics_1m"), ("1h", 3600, "365d", "metrics_1h"))
+        ]
+        env = {
+            **os.environ,
+            "PULSELINE_KAFKA__BROKER": f"kafka://127.0.0.1:{self.broker_port}",
+            "PULSELINE_INFLUX__URL": self.tsdb("raw"),
+            "PULSELINE_TIERS": json.dumps(tiers),
+            "PULSELINE_DOWNSAMPLE__ENABLED": "true" if downsample else "false",
+            "PULSELINE_TOPICS__RAW": f"raw.{name}",
+            "PULSELINE_TOPICS__LATE": f"late.{name}",
+            "PULSELINE_WORKER__APP_ID": f"bench-{name}",
+            "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
+            "PULSELINE_WORKER__WEB_PORT": str(web_port),
+        }
+        env.pop("PULSELINE_CONFIG", None)
+        settings = Settings.load(None)
+        kafka = KafkaSettings(broker=env["PULSELINE_KAFKA__BROKER"])
+        layout = {
+            f"raw.{name}": kafka.partitions,
+            f"raw.{name}.dlq": kafka.partitions,
+            f"late.{name}": kafka.partitions,
+            settings.topics.members: 1,
+        }
+        asyncio.run(ensure_topics(kafka, layout))
+        web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
+        for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
+            process = components.pulseline(
+                command, self.workdir, env, name=f"{command}-{name}", ready_url=ready
+            )
+            process.start().wait_ready(60)
+            self.stack.callback(process.stop)
+        return collector, web
+
+
+def measure(stack: Stack, name: str, *, downsample: bool) -> str:
+    """Push the workload through a fresh worker; one line of figures."""
+    tsdb = stack.tsdb("raw")
+    collector, web = stack.phase(name, downsample=downsample)
+    warm_up(collector, tsdb)
+    run = uuid.uuid4().hex[:8]
+    payloads = bodies(run)
+    cpu_before, lines_before = worker_cpu(web), worker_lines(web)
+    offered_before = downsampled(web) if downsample else 0.0
+    started = time.perf_counter()
+    asyncio.run(push_all(f"{collector}/api/v2/write?precision=ms", payloads))
+    pushed = time.perf_counter() - started
+    deadline = started + 600
+    query = f'sum(count_over_time({{__name__=~"bench_f.*",run="{run}"}}[1h]))'
+    written = aggregated = None
+    while (count := visible(tsdb, query)) < TOTAL or (downsample and aggregated is None):
+        now = time.perf_counter()
+        if now > deadline:
+            raise SystemExit(f"{name}: only {count} of {TOTAL} samples visible after 600 s")
+        if written is None and worker_lines(web) - lines_before >= TOTAL // FIELDS:
+            written = now - started
+        if downsample and aggregated is None and downsampled(web) - offered_before >= TOTAL:
+            aggregated = now - started
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - started
+    cpu = worker_cpu(web) - cpu_before
+    line = (
+        f"{name}: {TOTAL} samples in {elapsed:.1f} s: {TOTAL / elapsed:,.0f} samples/s end to end"
+        f" (pushed after {pushed:.1f} s, raw written after {written or elapsed:.1f} s"
+    )
+    if aggregated is not None:
+        line += f", downsampled after {aggregated:.1f} s: {TOTAL / aggregated:,.0f} samples/s"
+    return line + f"), worker {cpu / TOTAL * 1e6:.2f} CPU s per million samples"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=os.environ.get("PULSELINE_CONFIG"))
-    args = parser.parse_args()
-    settings = Settings.load(args.config)
-    collector = f"http://{settings.collector.listen}"
-    tsdb = settings.tier_url(settings.tiers[0])
-    web = f"http://{settings.worker.web_host}:{settings.worker.web_port}"
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with ExitStack() as stack:
-        if not http_ready(f"{collector}/health")():
-            print("no running stack found; starting a private one", file=sys.stderr)
-            collector, tsdb, web = private_stack(stack)
-        warm_up(collector, tsdb)
-        run = uuid.uuid4().hex[:8]
-        payloads = bodies(run)
-        cpu_before, lines_before = worker_cpu(web), worker_lines(web)
-        started = time.perf_counter()
-        asyncio.run(push_all(f"{collector}/api/v2/write?precision=ms", payloads))
-        pushed = time.perf_counter() - started
-        deadline = started + 600
-        query = f'sum(count_over_time({{__name__=~"bench_f.*",run="{run}"}}[1h]))'
-        written = None
-        while (count := visible(tsdb, query)) < TOTAL:
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"only {count} of {TOTAL} samples visible after 600 s")
-            if written is None and worker_lines(web) - lines_before >= TOTAL // FIELDS:
-                written = time.perf_counter() - started
-            time.sleep(0.2)
-        elapsed = time.perf_counter() - started
-        cpu = worker_cpu(web) - cpu_before
-    print(
-        f"ingest: {TOTAL} samples in {elapsed:.1f} s: {TOTAL / elapsed:,.0f} samples/s end to end"
-        f" (pushed after {pushed:.1f} s, written by the worker after "
-        f"{written or elapsed:.1f} s), worker {cpu / TOTAL * 1e6:.2f} CPU s per million samples"
-    )
+        private = Stack(stack)
+        lines = [
+            measure(private, "raw-only", downsample=False),
+            measure(private, "with-downsampling", downsample=True),
+        ]
+    for line in lines:
+        print(line)
     return 0
 
 

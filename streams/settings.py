@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,10 +30,17 @@ from streams.errors import ConfigError
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+_SECONDS = re.compile(r"\d+(?:\.\d*)?")
+
+
 def _duration(value: object) -> float:
+    """Seconds from a number, a number in a string (as the environment gives) or ``5m``."""
     if isinstance(value, int | float):
         return float(value)
-    return parse_duration(str(value))
+    text = str(value).strip()
+    if _SECONDS.fullmatch(text):
+        return float(text)
+    return parse_duration(text)
 
 
 def _host_port(value: str) -> str:
@@ -87,6 +95,9 @@ class TopicSettings(BaseModel):
 
     raw: str = Field("metrics.raw", description="Batches of points from the collectors.")
     members: str = Field("collectors.members", description="Collector heartbeats (one partition).")
+    late: str = Field(
+        "metrics.late", description="Samples the downsampler refused as too late or in the future."
+    )
     dlq_suffix: str = Field(".dlq", description="Suffix of a topic's dead-letter topic.")
 
     def dlq(self, topic: str) -> str:
@@ -95,7 +106,12 @@ class TopicSettings(BaseModel):
 
     def pipeline(self, partitions: int) -> dict[str, int]:
         """Every topic the pipeline uses and its partition count, for ``topics create``."""
-        return {self.raw: partitions, self.dlq(self.raw): partitions, self.members: 1}
+        return {
+            self.raw: partitions,
+            self.dlq(self.raw): partitions,
+            self.late: partitions,
+            self.members: 1,
+        }
 
 
 class InfluxSettings(BaseModel):
@@ -166,8 +182,32 @@ class DownsampleSettings(BaseModel):
     max_future_s: float = Field(
         600.0, gt=0, description="Samples this far ahead of the worker's clock are refused."
     )
+    enabled: bool = Field(True, description="Whether workers run the downsampling agent.")
+    tick_s: float = Field(
+        1.0, gt=0, description="How often a quiet partition's event time moves on with the clock."
+    )
+    snapshot_max_s: float = Field(
+        60.0,
+        gt=0,
+        description="Longest time a record waits for a state snapshot before it is acknowledged "
+        "(snapshots are otherwise taken when windows close).",
+    )
+    snapshot_chunk_bytes: int = Field(
+        500_000,
+        ge=1024,
+        description="Largest piece of a state snapshot in the table's changelog (below the "
+        "broker's message size limit).",
+    )
 
-    @field_validator("lateness_s", "correction_s", "idle_s", "max_future_s", mode="before")
+    @field_validator(
+        "lateness_s",
+        "correction_s",
+        "idle_s",
+        "max_future_s",
+        "tick_s",
+        "snapshot_max_s",
+        mode="before",
+    )
     @classmethod
     def _parse(cls, value: object) -> float:
         return _duration(value)

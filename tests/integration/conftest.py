@@ -131,6 +131,7 @@ def pipeline(
         "PULSELINE_KAFKA__PARTITIONS": "4",
         "PULSELINE_TOPICS__RAW": f"raw.{run}",
         "PULSELINE_TOPICS__MEMBERS": f"members.{run}",
+        "PULSELINE_TOPICS__LATE": f"late.{run}",
         "PULSELINE_INFLUX__URL": tsdb.url,
         "PULSELINE_INFLUX__RETRY_MAX_S": "2",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
@@ -141,7 +142,7 @@ def pipeline(
     directory = workdir / run
     directory.mkdir()
     kafka = KafkaSettings(broker=f"kafka://{broker}", partitions=4)
-    layout = {f"raw.{run}": 4, f"raw.{run}.dlq": 4, f"members.{run}": 1}
+    layout = {f"raw.{run}": 4, f"raw.{run}.dlq": 4, f"late.{run}": 4, f"members.{run}": 1}
     asyncio.run(ensure_topics(kafka, layout))
     p = Pipeline(
         env,

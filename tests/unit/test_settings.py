@@ -18,6 +18,7 @@ def test_defaults_run_everything_on_this_machine() -> None:
     assert s.topics.pipeline(8) == {
         "metrics.raw": 8,
         "metrics.raw.dlq": 8,
+        "metrics.late": 8,
         "collectors.members": 1,
     }
 
@@ -90,3 +91,13 @@ def test_scrape_config_path_is_relative_to_the_settings_file(tmp_path: Path) -> 
     path = tmp_path / "conf" / "p.yaml"
     path.write_text("collector:\n  scrape_config: scrape.yml\n")
     assert Settings.load(path).collector.scrape_config == tmp_path / "conf" / "scrape.yml"
+
+
+def test_durations_from_the_environment_may_be_plain_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PULSELINE_DOWNSAMPLE__LATENESS_S", "0")
+    monkeypatch.setenv("PULSELINE_DOWNSAMPLE__CORRECTION_S", "2.5")
+    monkeypatch.setenv("PULSELINE_DOWNSAMPLE__IDLE_S", "2h")
+    ds = Settings.load(None).downsample
+    assert (ds.lateness_s, ds.correction_s, ds.idle_s) == (0.0, 2.5, 7200.0)

@@ -1,0 +1,262 @@
+"""The downsampling agent: ``metrics.raw`` to the 1-minute and 1-hour buckets.
+
+It moves data only; :class:`~streams.downsample.processor.Downsampler` decides. Records are
+acknowledged once a snapshot of the window state that covers them is in the
+``downsample-state`` table (changelog-backed, co-partitioned with ``metrics.raw``), so a
+restarted worker resumes from the snapshot and consumes the records after it again. A timer
+closes the windows of partitions that went quiet. Samples refused as late go to
+``metrics.late`` with the reason in the ``pulseline-reason`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import faust
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from agents.raw_sink import in_record
+from streams.downsample import DownsampleStats, Late, WindowEngine
+from streams.downsample.processor import Downsampler
+from streams.downsample.store import ChunkedStore
+from streams.records import Point, encode_batch
+from streams.settings import Settings
+from streams.sinks.batch import BatchSink
+from streams.sinks.influx import InfluxWriter, LineWriter
+from streams.sinks.metrics import SinkCollector
+
+log = logging.getLogger(__name__)
+
+TABLE = "downsample-state"
+
+
+class TableKeyValue:
+    """A Faust table as the :class:`~streams.downsample.store.KeyValue` the snapshots need.
+
+    Writes go to the changelog partition named by the caller (the source partition, which
+    the table shares with ``metrics.raw``) and are awaited until Kafka acknowledged them.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._table.data.get(key)
+        return value
+
+    async def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        if value is None:
+            self._table.data.pop(key, None)
+        else:
+            self._table.data[key] = value
+        await self._table.send_changelog(partition, key, value)
+
+
+class LateSender:
+    """Sends refused samples to the late-data topic, one record per reason, and awaits them."""
+
+    def __init__(self, app: faust.App, topic: str) -> None:
+        self._topic = app.topic(topic)
+
+    async def __call__(self, partition: int, late: Sequence[Late]) -> None:
+        by_reason: dict[str, list[Point]] = defaultdict(list)
+        for item in late:
+            by_reason[item.reason].append(item.point)
+        for reason, points in by_reason.items():
+            future: Any = await self._topic.send(
+                key=str(partition).encode(),
+                value=encode_batch(points),
+                headers=[("pulseline-reason", reason.encode())],
+                force=True,
+            )
+            await future
+
+
+class DownsampleCollector(Collector):
+    """Exposes the engine's counters (summed over partitions) and the stage's own."""
+
+    def __init__(self, stage: Downsampler[Any]) -> None:
+        self._stage = stage
+
+    def collect(self) -> Iterator[Metric]:
+        stage, engine = self._stage, self._stage.engine
+        total = DownsampleStats()
+        series = held = 0
+        for p in stage.partitions:
+            for name, value in vars_of(engine.stats(p)).items():
+                setattr(total, name, getattr(total, name) + value)
+            series += engine.series_count(p)
+            held += stage.held(p)
+        for name, value in vars_of(total).items():
+            family = CounterMetricFamily(
+                f"pulseline_downsample_{name}", f"Downsampler: {name.replace('_', ' ')}."
+            )
+            family.add_metric([], value)
+            yield family
+        for name, value in vars_of(stage.stats).items():
+            if name == "records":
+                continue  # the tier sinks' records counters say it
+            family = CounterMetricFamily(
+                f"pulseline_downsample_{name}", f"Downsampling stage: {name.replace('_', ' ')}."
+            )
+            family.add_metric([], value)
+            yield family
+        yield GaugeMetricFamily(
+            "pulseline_downsample_series", "Series with window state on this worker.", value=series
+        )
+        yield GaugeMetricFamily(
+            "pulseline_downsample_held_records",
+            "Records consumed but not yet covered by a state snapshot (not acknowledged).",
+            value=held,
+        )
+
+
+def vars_of(stats: Any) -> dict[str, int]:
+    """The counters of a slotted dataclass."""
+    return {name: getattr(stats, name) for name in stats.__slots__}
+
+
+def register_downsampler(
+    app: faust.App,
+    settings: Settings,
+    registry: CollectorRegistry,
+    sinks_metrics: SinkCollector,
+    writers: Mapping[str, LineWriter] | None = None,
+) -> Any:
+    """Register the downsampling agent, its timer and its table on ``app``.
+
+    Args:
+        app: the Faust app.
+        settings: the pipeline settings; nothing is registered when downsampling is off or
+            no tier has a window.
+        registry: where the agent's counters are exposed.
+        sinks_metrics: where the tier sinks' counters are exposed.
+        writers: each windowed tier's writer by name (tests inject fakes); default an
+            :class:`InfluxWriter` per tier from ``settings``.
+
+    Returns:
+        The agent, or None.
+    """
+    tiers = [t for t in settings.tiers if t.window_s is not None]
+    ds = settings.downsample
+    if not ds.enabled or not tiers:
+        return None
+    influx = settings.influx
+    if writers is None:
+        writers = {
+            t.name: InfluxWriter(
+                url=settings.tier_url(t),
+                org=influx.org,
+                token=influx.token.get_secret_value(),
+                bucket=t.bucket,
+                timeout_s=influx.timeout_s,
+                gzip=influx.gzip,
+            )
+            for t in tiers
+        }
+    sinks = {
+        name: BatchSink(
+            writer,
+            batch_lines=influx.batch_lines,
+            retry_min_s=influx.retry_min_s,
+            retry_max_s=influx.retry_max_s,
+        )
+        for name, writer in writers.items()
+    }
+    partitions = settings.kafka.partitions
+    table = app.Table(
+        TABLE,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,  # bytes keys and values: the raw codec
+        help="Downsampling window state snapshots, per metrics.raw partition.",
+    )
+    stage: Downsampler[Any] = Downsampler(
+        WindowEngine(settings.tiers, ds),
+        sinks,
+        LateSender(app, settings.topics.late),
+        ChunkedStore(TableKeyValue(table), chunk_bytes=ds.snapshot_chunk_bytes),
+        snapshot_max_s=ds.snapshot_max_s,
+    )
+    for name, sink in sinks.items():
+        sinks_metrics.add(name, sink.stats)
+    registry.register(DownsampleCollector(stage))
+    raw = settings.topics.raw
+    topic = app.topic(raw, partitions=partitions)
+    take, within = settings.worker.take_records, settings.worker.take_within_s
+    # One batch or one tick at a time: the engine is not re-entrant, and a tick while a
+    # batch waits on a sink would run event time ahead of the backlog.
+    lock = asyncio.Lock()
+    streams: list[Any] = []
+    revoked: set[int] = set()
+
+    def assigned() -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == raw}
+
+    async def ack(tokens: Sequence[Any]) -> None:
+        for event in tokens:
+            await streams[0].ack(event)
+
+    @app.agent(topic, name="downsample", concurrency=1)
+    async def downsample(stream: Any) -> None:
+        streams[:] = [stream]
+        async for events in stream.noack_take(take, within=within):
+            async with lock:
+                # Events of a partition revoked meanwhile are consumed again after the
+                # rebalance, by whichever worker owns it then.
+                records = [(in_record(e), e) for e in events if e.message.partition not in revoked]
+                try:
+                    tokens = await stage.process(records)
+                except Exception:  # the error policy: never crash-loop on a record
+                    log.exception(
+                        "downsampling failed on %d records; acknowledging them without "
+                        "aggregates (their raw samples are stored)",
+                        len(records),
+                    )
+                    stage.stats.failed_records += len(records)
+                    tokens = [e for _, e in records]
+                await ack(tokens)
+
+    @app.timer(ds.tick_s, name="downsample-tick")  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        if not streams or lock.locked() or app.rebalancing or app.in_recovery:
+            return
+        async with lock:
+            mine = assigned()
+            try:
+                stage.assign(mine)
+                tokens = await stage.tick(lambda p: p in mine and caught_up(p))
+            except Exception:
+                log.exception("downsampling tick failed; retrying at the next tick")
+                return
+            await ack(tokens)
+
+    def caught_up(partition: int) -> bool:
+        offset = stage.engine.offset(partition)
+        highwater = app.consumer.highwater(TP(raw, partition))
+        return highwater is None or offset is None or offset + 1 >= highwater
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        async with lock:
+            lost = {tp.partition for tp in tps if tp.topic == raw}
+            revoked.update(lost)
+            stage.revoke(lost)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        revoked.difference_update(tp.partition for tp in tps if tp.topic == raw)
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_writers(app: faust.App, **kwargs: Any) -> None:
+        for writer in writers.values():
+            await writer.close()
+
+    return downsample

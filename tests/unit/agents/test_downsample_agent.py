@@ -1,0 +1,45 @@
+"""The downsampling agent in Faust's test context: no broker, fake writers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.app import create_app
+from streams.records import Point, encode_batch
+from streams.settings import Settings
+from streams.testing import CollectingWriter
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("PULSELINE_WORKER__DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PULSELINE_WORKER__TAKE_WITHIN_S", "0.05")
+    monkeypatch.setenv("PULSELINE_DOWNSAMPLE__LATENESS_S", "0")
+    return Settings.load(None)
+
+
+async def test_agent_writes_minute_rows_through_the_tier_writers(settings: Settings) -> None:
+    writers = {"1m": CollectingWriter(bucket="metrics_1m"), "1h": CollectingWriter()}
+    app = create_app(settings, raw_writer=CollectingWriter(), tier_writers=writers)
+    app.finalize()
+    agent = app.agents["downsample"]
+    minute = time.time_ns() // 1_000_000 // 60_000 * 60_000 - 600_000
+    points = [
+        Point("cpu", {"host": "a"}, {"user": 0.5}, minute + 10_000),
+        Point("cpu", {"host": "a"}, {"user": 0.25}, minute + 20_000),
+        Point("cpu", {"host": "a"}, {"user": 1.0}, minute + 70_000),
+    ]
+    async with agent.test_context() as ctx:
+        for point in points:
+            await ctx.put(encode_batch([point]), key=b"a")
+        for _ in range(100):
+            if writers["1m"].lines:
+                break
+            await ctx.sleep(0.05)
+    assert writers["1m"].lines == [
+        f"cpu,host=a user_min=0.25,user_max=0.5,user_sum=0.75,user_count=2i,user_mean=0.375,"
+        f"user_last=0.25 {minute}"
+    ]
