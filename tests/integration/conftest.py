@@ -184,3 +184,26 @@ def topic_size(broker: str, topic: str) -> int:
             await consumer.stop()
 
     return asyncio.run(count())
+
+
+def read_topic(broker: str, topic: str, expect: int) -> list[tuple[bytes, dict[str, bytes]]]:
+    """The values and headers of a topic's records; stops at ``expect`` or after 60 s."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> list[tuple[bytes, dict[str, bytes]]]:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=broker, auto_offset_reset="earliest", group_id=None
+        )
+        await consumer.start()
+        out: list[tuple[bytes, dict[str, bytes]]] = []
+        try:
+            deadline = time.monotonic() + 60
+            while len(out) < expect and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for messages in batches.values():
+                    out.extend((m.value, dict(m.headers)) for m in messages)
+        finally:
+            await consumer.stop()
+        return out
+
+    return asyncio.run(read())

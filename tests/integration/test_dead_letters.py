@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from conftest import Pipeline, Tsdb, wait_for
+from aiokafka import AIOKafkaProducer
+from conftest import Pipeline, Tsdb, read_topic, wait_for
 
 from streams.records import Point, encode_batch
 
@@ -24,23 +24,6 @@ async def _produce(broker: str, topic: str, records: list[tuple[bytes, bytes]]) 
         await producer.stop()
 
 
-async def _read_all(broker: str, topic: str, expect: int) -> list[tuple[bytes, dict[str, bytes]]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=broker, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[tuple[bytes, dict[str, bytes]]] = []
-    try:
-        deadline = time.monotonic() + 60
-        while len(out) < expect and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for messages in batches.values():
-                out.extend((m.value, dict(m.headers)) for m in messages)
-    finally:
-        await consumer.stop()
-    return out
-
-
 def test_undecodable_record_goes_to_the_dlq_with_reason_and_provenance(
     pipeline: Pipeline, tsdb: Tsdb, broker: str
 ) -> None:
@@ -49,7 +32,7 @@ def test_undecodable_record_goes_to_the_dlq_with_reason_and_provenance(
     asyncio.run(_produce(broker, pipeline.raw_topic, [(b"a", b"not a batch"), (b"a", good)]))
     pipeline.worker()
     wait_for(lambda: tsdb.count('{__name__="dlqcheck_value"}') == 1, 90, "the good record")
-    letters = asyncio.run(_read_all(broker, pipeline.raw_topic + ".dlq", expect=1))
+    letters = read_topic(broker, pipeline.raw_topic + ".dlq", expect=1)
     assert len(letters) == 1
     value, headers = letters[0]
     assert value == b"not a batch"

@@ -18,9 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Pipeline, Tsdb, wait_for
+from conftest import Pipeline, Tsdb, read_topic, wait_for
 
 from streams.codecs.remotewrite import encode_write_request
+from streams.records import Point, decode_batch
 from streams.stack import components
 from streams.stack.processes import free_port
 
@@ -134,7 +135,7 @@ def _mismatches(
 
 
 def test_minute_and_hour_rows_are_exact_through_a_worker_kill(
-    pipeline: Pipeline, tier_stores: dict[str, Tsdb]
+    pipeline: Pipeline, tier_stores: dict[str, Tsdb], broker: str
 ) -> None:
     pipeline.env.update(
         {
@@ -218,3 +219,12 @@ def test_minute_and_hour_rows_are_exact_through_a_worker_kill(
         60,
         "the marker's minute, closed by the timer",
     )
+    # A sample for a window past the correction horizon changes no row: it goes to the
+    # late-data topic with its reason.
+    status, text = pipeline.push(f"dstemp,host=h1 celsius=1000.0 {FIRST}".encode())
+    assert status == 204, text
+    late = read_topic(broker, pipeline.env["PULSELINE_TOPICS__LATE"], expect=1)
+    assert [(decode_batch(v), h["pulseline-reason"]) for v, h in late] == [
+        ([Point("dstemp", {"host": "h1"}, {"celsius": 1000.0}, FIRST)], b"late")
+    ]
+    assert not differences("1m") + differences("1h")
