@@ -15,6 +15,7 @@ from prometheus_client import generate_latest
 
 from agents.downsample import register_downsampler
 from agents.raw_sink import register_raw_sink
+from agents.rules import register_rules
 from streams.settings import Settings
 from streams.sinks.influx import LineWriter
 from streams.sinks.metrics import SinkCollector, worker_registry
@@ -66,6 +67,7 @@ def create_app(
     registry.register(sinks)
     register_raw_sink(app, settings, sinks, raw_writer)
     register_downsampler(app, settings, registry, sinks, tier_writers)
+    register_rules(app, settings, registry)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agents.raw_sink import in_record
+from agents.tables import TableKeyValue
 from streams.downsample import DownsampleStats, Late, WindowEngine
 from streams.downsample.processor import Downsampler
 from streams.downsample.store import ChunkedStore
@@ -35,28 +36,6 @@ from streams.sinks.metrics import SinkCollector
 log = logging.getLogger(__name__)
 
 TABLE = "downsample-state"
-
-
-class TableKeyValue:
-    """A Faust table as the :class:`~streams.downsample.store.KeyValue` the snapshots need.
-
-    Writes go to the changelog partition named by the caller (the source partition, which
-    the table shares with ``metrics.raw``) and are awaited until Kafka acknowledged them.
-    """
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self._table.data.get(key)
-        return value
-
-    async def put(self, partition: int, key: bytes, value: bytes | None) -> None:
-        if value is None:
-            self._table.data.pop(key, None)
-        else:
-            self._table.data[key] = value
-        await self._table.send_changelog(partition, key, value)
 
 
 class LateSender:

@@ -9,6 +9,7 @@ Commands::
     pulseline demo             push realistic host metrics to a collector
     pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
     pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
+    pulseline rules test F..   run promtool-style rule unit tests (exit 1 on any failure)
     pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
 
 Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
@@ -90,6 +91,12 @@ def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _rules_test(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.rules.unittest import run_test_files
+
+    return run_test_files(args.files)
+
+
 def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
     from streams.stack.local import run_stack
 
@@ -140,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     rules_check = rules_sub.add_parser("check", help="validate rule files")
     rules_check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     rules_check.set_defaults(run=_rules_check)
+    rules_test = rules_sub.add_parser(
+        "test", help="run rule unit tests (promtool's test file format and output)"
+    )
+    rules_test.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    rules_test.set_defaults(run=_rules_test)
 
     stack = sub.add_parser("stack", help="the local stack")
     stack_sub = stack.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -98,6 +98,10 @@ class TopicSettings(BaseModel):
     late: str = Field(
         "metrics.late", description="Samples the downsampler refused as too late or in the future."
     )
+    rule_samples: str = Field(
+        "rules.samples", description="Samples forwarded to rule evaluation, keyed by rule group."
+    )
+    alerts: str = Field("alerts.events", description="Alert state changes, keyed by fingerprint.")
     dlq_suffix: str = Field(".dlq", description="Suffix of a topic's dead-letter topic.")
 
     def dlq(self, topic: str) -> str:
@@ -110,6 +114,8 @@ class TopicSettings(BaseModel):
             self.raw: partitions,
             self.dlq(self.raw): partitions,
             self.late: partitions,
+            self.rule_samples: partitions,
+            self.alerts: partitions,
             self.members: 1,
         }
 
@@ -257,6 +263,38 @@ class CollectorSettings(BaseModel):
         return _host_port(value)
 
 
+class RuleSettings(BaseModel):
+    """Alert and recording rules evaluated in the stream.
+
+    Example:
+        >>> RuleSettings(files=["rules/pulseline.yml"]).tick_s
+        1.0
+    """
+
+    model_config = _FROZEN
+
+    files: tuple[Path, ...] = Field(
+        (), description="Prometheus rule files; relative to the settings file. None: no rules."
+    )
+    tick_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often every group is evaluated at the wall clock (absence, `for`, "
+        "resolution), besides evaluations on sample arrival.",
+    )
+    reload_s: float = Field(
+        5.0, gt=0, description="How often rule files are checked for changes (also on SIGHUP)."
+    )
+    take_within_s: float = Field(
+        0.01, gt=0, description="Longest wait to fill a take in the rule agents (alert latency)."
+    )
+
+    @field_validator("tick_s", "reload_s", "take_within_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
+
+
 class WorkerSettings(BaseModel):
     """The Faust worker."""
 
@@ -292,6 +330,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = CollectorSettings()
     worker: WorkerSettings = WorkerSettings()
     downsample: DownsampleSettings = DownsampleSettings()
+    rules: RuleSettings = RuleSettings()
 
     @field_validator("tiers")
     @classmethod
@@ -372,4 +411,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if isinstance(collector, dict) and isinstance(collector.get("scrape_config"), str):
         # A file named in a settings file is relative to that file, not to the caller's cwd.
         collector["scrape_config"] = str(path.parent / collector["scrape_config"])
+    rules = data.get("rules")
+    if isinstance(rules, dict) and isinstance(rules.get("files"), list):
+        rules["files"] = [str(path.parent / f) if isinstance(f, str) else f for f in rules["files"]]
     return data

@@ -132,6 +132,8 @@ def pipeline(
         "PULSELINE_TOPICS__RAW": f"raw.{run}",
         "PULSELINE_TOPICS__MEMBERS": f"members.{run}",
         "PULSELINE_TOPICS__LATE": f"late.{run}",
+        "PULSELINE_TOPICS__RULE_SAMPLES": f"rules.{run}",
+        "PULSELINE_TOPICS__ALERTS": f"alerts.{run}",
         "PULSELINE_INFLUX__URL": tsdb.url,
         "PULSELINE_INFLUX__RETRY_MAX_S": "2",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
@@ -142,7 +144,14 @@ def pipeline(
     directory = workdir / run
     directory.mkdir()
     kafka = KafkaSettings(broker=f"kafka://{broker}", partitions=4)
-    layout = {f"raw.{run}": 4, f"raw.{run}.dlq": 4, f"late.{run}": 4, f"members.{run}": 1}
+    layout = {
+        f"raw.{run}": 4,
+        f"raw.{run}.dlq": 4,
+        f"late.{run}": 4,
+        f"rules.{run}": 4,
+        f"alerts.{run}": 4,
+        f"members.{run}": 1,
+    }
     asyncio.run(ensure_topics(kafka, layout))
     p = Pipeline(
         env,
@@ -186,8 +195,10 @@ def topic_size(broker: str, topic: str) -> int:
     return asyncio.run(count())
 
 
-def read_topic(broker: str, topic: str, expect: int) -> list[tuple[bytes, dict[str, bytes]]]:
-    """The values and headers of a topic's records; stops at ``expect`` or after 60 s."""
+def read_topic(
+    broker: str, topic: str, expect: int, timeout: float = 60
+) -> list[tuple[bytes, dict[str, bytes]]]:
+    """The values and headers of a topic's records; stops at ``expect`` or after ``timeout``."""
     from aiokafka import AIOKafkaConsumer
 
     async def read() -> list[tuple[bytes, dict[str, bytes]]]:
@@ -197,7 +208,7 @@ def read_topic(broker: str, topic: str, expect: int) -> list[tuple[bytes, dict[s
         await consumer.start()
         out: list[tuple[bytes, dict[str, bytes]]] = []
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + timeout
             while len(out) < expect and time.monotonic() < deadline:
                 batches = await consumer.getmany(timeout_ms=1000)
                 for messages in batches.values():

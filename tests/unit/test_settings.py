@@ -19,6 +19,8 @@ def test_defaults_run_everything_on_this_machine() -> None:
         "metrics.raw": 8,
         "metrics.raw.dlq": 8,
         "metrics.late": 8,
+        "rules.samples": 8,
+        "alerts.events": 8,
         "collectors.members": 1,
     }
 

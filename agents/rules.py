@@ -1,0 +1,351 @@
+"""The rule agents: samples to rule groups, rule groups to ``alerts.events``.
+
+Two stages, so that a group sees every series it selects, from every source:
+
+- ``rules-route`` reads ``metrics.raw`` and forwards the samples some rule selects to
+  ``rules.samples``, on the partition of their rule group (:mod:`streams.rules.routing`).
+- ``rules-eval`` reads ``rules.samples`` and evaluates the groups of its partitions
+  (:class:`~streams.rules.runtime.RuleRuntime`): on arrival, and on a timer. Alert state
+  changes go to ``alerts.events`` (keyed by fingerprint), recording rules' samples back to
+  ``metrics.raw``, and the state of a group whose alerts changed to the ``alert-state``
+  table (co-partitioned with ``rules.samples``), in that order, before the input is
+  acknowledged: a crash can repeat an event, never lose one.
+
+After a restart, before evaluating a partition, the worker reads the last horizon of it
+again (the longest range of any rule plus the 5-minute lookback) so ``rate`` and ``for``
+see the same samples as before. Rule files are read again on SIGHUP and when they change;
+a bad file is logged and the rules in force stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from agents.raw_sink import in_record
+from agents.tables import TableKeyValue
+from streams.collector.batching import source_key
+from streams.errors import PulselineError, RecordDecodeError
+from streams.records import Point, decode_batch, encode_batch
+from streams.rules import load_rule_files
+from streams.rules.routing import (
+    Forwarded,
+    Router,
+    SampleTuple,
+    decode_forward,
+    encode_forward,
+    partition_of,
+)
+from streams.rules.runtime import Outcome, RuleRuntime, state_key
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TABLE = "alert-state"
+
+
+@dataclass(slots=True)
+class RuleStats:
+    """Counters of the rule agents."""
+
+    forwarded: int = 0
+    evaluations: int = 0
+    events: int = 0
+    recorded: int = 0
+    errors: int = 0
+    failed_records: int = 0
+    history_samples: int = 0
+    reloads: int = 0
+    reload_failures: int = 0
+
+
+class RuleCollector(Collector):
+    """Exposes the rule agents' counters."""
+
+    def __init__(self, stats: RuleStats, runtime: RuleRuntime) -> None:
+        self._stats = stats
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[Metric]:
+        for f in fields(self._stats):
+            family = CounterMetricFamily(
+                f"pulseline_rules_{f.name}", f"Rule agents: {f.name.replace('_', ' ')}."
+            )
+            family.add_metric([], getattr(self._stats, f.name))
+            yield family
+        yield GaugeMetricFamily(
+            "pulseline_rules_series",
+            "Series held for rule evaluation.",
+            value=self._runtime.series_count(),
+        )
+        yield GaugeMetricFamily(
+            "pulseline_rules_groups", "Rule groups loaded.", value=len(self._runtime.router.groups)
+        )
+
+
+class RuleFiles:
+    """The rule files in force, and whether they changed since they were read."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = list(paths)
+        self._stamps = self._read_stamps()
+
+    def _read_stamps(self) -> list[tuple[int, int] | None]:
+        stamps: list[tuple[int, int] | None] = []
+        for path in self.paths:
+            try:
+                st = os.stat(path)
+                stamps.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamps.append(None)
+        return stamps
+
+    def changed(self) -> bool:
+        """Whether a file changed (or appeared, or went) since the last :meth:`load`."""
+        return self._read_stamps() != self._stamps
+
+    def load(self) -> Router:
+        """Read every file.
+
+        Raises:
+            PulselineError: a file is missing or invalid; the message says where and what.
+        """
+        self._stamps = self._read_stamps()
+        return Router(load_rule_files(self.paths))
+
+
+async def read_history(
+    settings: Settings, topic: str, partition: int, since_ms: int
+) -> list[Forwarded]:
+    """The records of a partition from ``since_ms`` (record time) to its current end."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        found = (await consumer.offsets_for_times({tp: since_ms}))[tp]
+        start = end if found is None else found.offset
+        records: list[Forwarded] = []
+        if start >= end:
+            return records
+        consumer.seek(tp, start)
+        while (await consumer.position(tp)) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for message in batch.get(tp, []):
+                if message.offset >= end:
+                    break
+                try:
+                    records.append(decode_forward(message.value or b""))
+                except RecordDecodeError as exc:
+                    log.warning("%s[%d]@%d: %s", topic, partition, message.offset, exc)
+        return records
+    finally:
+        await consumer.stop()
+
+
+def register_rules(app: faust.App, settings: Settings, registry: CollectorRegistry) -> Any:
+    """Register the rule agents, their timers and table; nothing when no rule file is set.
+
+    Raises:
+        PulselineError: the rule files cannot be loaded (the worker does not start).
+    """
+    conf = settings.rules
+    if not conf.files:
+        return None
+    files = RuleFiles(conf.files)
+    partitions = settings.kafka.partitions
+    table = app.Table(
+        TABLE,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="Alert state of each rule group, co-partitioned with rules.samples.",
+    )
+    states = TableKeyValue(table)
+    runtime = RuleRuntime(files.load(), partitions, states, eval_every_s=conf.tick_s)
+    stats = RuleStats()
+    registry.register(RuleCollector(stats, runtime))
+    raw_topic = app.topic(settings.topics.raw, partitions=partitions)
+    samples_name = settings.topics.rule_samples
+    samples_topic = app.topic(samples_name, partitions=partitions)
+    alerts_topic = app.topic(settings.topics.alerts, partitions=partitions)
+    source_tags = settings.collector.source_tags
+    take, within = settings.worker.take_records, conf.take_within_s
+    lock = asyncio.Lock()  # one evaluation step at a time: arrivals, timer, reload
+    loaded: set[int] = set()
+    revoked: set[int] = set()
+    router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
+
+    async def send_all(sends: list[tuple[Any, bytes | None, bytes, int | None]]) -> None:
+        futures = [
+            await topic.send(key=key, value=value, partition=partition, force=True)
+            for topic, key, value, partition in sends
+        ]
+        for future in futures:
+            await future
+
+    @app.agent(raw_topic, name="rules-route", concurrency=1)
+    async def rules_route(stream: Any) -> None:
+        async for events in stream.noack_take(take, within=within):
+            # One forwarded record per group for the whole take: few, large records.
+            sources: list[tuple[str, int, int]] = []
+            routed: dict[str, list[tuple[int, SampleTuple]]] = defaultdict(list)
+            for e in events:
+                ref = in_record(e).ref
+                try:
+                    points = decode_batch(e.message.value or b"")
+                    matched = router[0].route(points)
+                except RecordDecodeError:
+                    continue  # the raw sink sends it to the DLQ
+                except Exception:  # never crash-loop on a record
+                    log.exception("routing %s to the rules failed", ref)
+                    stats.failed_records += 1
+                    continue
+                if matched:
+                    index = len(sources)
+                    sources.append((ref.topic, ref.partition, ref.offset))
+                    for group, samples in matched.items():
+                        routed[group] += [(index, sample) for sample in samples]
+                        stats.forwarded += len(samples)
+            await send_all(
+                [
+                    (
+                        samples_topic,
+                        group.encode(),
+                        encode_forward(group, sources, samples),
+                        partition_of(group, partitions),
+                    )
+                    for group, samples in routed.items()
+                ]
+            )
+            for e in events:
+                await stream.ack(e)
+
+    async def ensure_loaded(partition: int) -> None:
+        if partition in loaded:
+            return
+        since = time.time_ns() // 1_000_000 - runtime.horizon_ms
+        history = await read_history(settings, samples_name, partition, since)
+        stats.history_samples += runtime.add_history(partition, history)
+        loaded.add(partition)
+        log.info(
+            "rules: partition %d resumed with %d records of history and groups %s",
+            partition,
+            len(history),
+            runtime.groups_of(partition),
+        )
+
+    async def publish(partition: int, outcome: Outcome) -> None:
+        sends: list[tuple[Any, bytes | None, bytes, int | None]] = [
+            (alerts_topic, e["fingerprint"].encode(), orjson.dumps(e), None) for e in outcome.events
+        ]
+        by_key: dict[str, list[Point]] = defaultdict(list)
+        for point in outcome.recorded:
+            by_key[source_key(point, source_tags)].append(point)
+        sends += [(raw_topic, k.encode(), encode_batch(p), None) for k, p in by_key.items()]
+        await send_all(sends)
+        for group, state in outcome.states.items():
+            await states.put(partition, state_key(group), state)
+        for error in outcome.errors:
+            log.warning("rule evaluation failed: %s", error)
+        stats.events += len(outcome.events)
+        stats.recorded += len(outcome.recorded)
+        stats.errors += len(outcome.errors)
+
+    @app.agent(samples_topic, name="rules-eval", concurrency=1)
+    async def rules_eval(stream: Any) -> None:
+        async for events in stream.noack_take(take, within=within):
+            async with lock:
+                by_partition: dict[int, list[Forwarded]] = defaultdict(list)
+                for e in events:
+                    p = e.message.partition
+                    if p in revoked:
+                        continue
+                    try:
+                        by_partition[p].append(decode_forward(e.message.value or b""))
+                    except RecordDecodeError as exc:
+                        log.error("%s: %s", in_record(e).ref, exc)
+                        stats.failed_records += 1
+                for p, records in by_partition.items():
+                    try:
+                        await ensure_loaded(p)
+                        outcome = runtime.on_records(p, records)
+                        stats.evaluations += 1
+                        await publish(p, outcome)
+                    except Exception:  # never crash-loop: log, count, go on
+                        log.exception("rule evaluation on partition %d failed", p)
+                        stats.failed_records += len(records)
+            for e in events:
+                await stream.ack(e)
+
+    @app.timer(conf.tick_s, name="rules-tick")  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        if lock.locked() or app.rebalancing or app.in_recovery:
+            return
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == samples_name}
+        async with lock:
+            for p in sorted(mine - revoked):
+                try:
+                    await ensure_loaded(p)
+                    outcome = runtime.tick(p)
+                    stats.evaluations += 1
+                    await publish(p, outcome)
+                except Exception:
+                    log.exception("timed rule evaluation on partition %d failed", p)
+
+    async def reload(reason: str) -> None:
+        async with lock:
+            try:
+                fresh = files.load()
+            except (PulselineError, OSError) as exc:
+                stats.reload_failures += 1
+                log.error("rule files not reloaded (%s); the previous rules stay: %s", reason, exc)
+                return
+            runtime.reload(fresh)
+            router[0] = fresh
+            stats.reloads += 1
+            log.info("rule files reloaded (%s): %d groups", reason, len(fresh.groups))
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def watch_rule_files() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload("SIGHUP")))
+        while True:
+            await asyncio.sleep(conf.reload_s)
+            if files.changed():
+                await reload("file changed")
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        async with lock:
+            lost = {tp.partition for tp in tps if tp.topic == samples_name}
+            revoked.update(lost)
+            loaded.difference_update(lost)
+            runtime.drop(lost)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        revoked.difference_update(tp.partition for tp in tps if tp.topic == samples_name)
+
+    return rules_eval

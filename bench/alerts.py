@@ -1,0 +1,211 @@
+"""Alert latency and evaluation cost with 100 rules.
+
+Starts a private stack on free ports of 127.0.0.1 (the broker, a VictoriaMetrics, one worker
+with 100 alert rules in 10 groups, one collector) and keeps a background load of
+``--rate`` samples per second flowing through the collector, every one of them read by some
+rule. Then, ``--breaches`` times, it pushes one sample that breaches a rule and times how long
+until the firing event is on ``alerts.events``, as a consumer of that topic sees it. Prints
+p50, p99 and the slowest.
+
+Then it measures the evaluation alone, in this process, without Kafka: the cost per sample
+of routing samples to the rule groups and evaluating the 100 rules on arrival, in batches as
+the worker takes them.
+
+    python bench/alerts.py [--rate 2000] [--breaches 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import aiohttp
+from aiokafka import AIOKafkaConsumer
+
+from streams.kafka import ensure_topics
+from streams.records import Point
+from streams.rules import load_rule_files
+from streams.rules.routing import Router, decode_forward, encode_forward
+from streams.rules.runtime import RuleRuntime
+from streams.settings import KafkaSettings, Settings
+from streams.stack import components
+from streams.stack.processes import free_port
+
+GROUPS, RULES_PER_GROUP, HOSTS, FIELDS = 10, 10, 200, 10
+
+
+def rule_file() -> str:
+    """10 groups of 10 rules over the load's metrics, and one that the breaches trip."""
+    kinds = [
+        "load_f{f} > 1000",
+        "avg_over_time(load_f{f}[1m]) > 1000",
+        "max by (rack) (load_f{f}) > 1000",
+        "rate(load_f{f}[1m]) > 1000",
+        'load_f{f}{{host=~"h1.*"}} > 1000',
+    ]
+    lines = ["groups:"]
+    for g in range(GROUPS):
+        lines.append(f"  - name: g{g}\n    rules:")
+        for r in range(RULES_PER_GROUP):
+            if g == 0 and r == 0:
+                expr = "breach > 100"
+            else:
+                expr = kinds[r % len(kinds)].format(f=(g + r) % FIELDS)
+            lines.append(f"      - alert: A{g}_{r}\n        expr: {expr}")
+    return "\n".join(lines) + "\n"
+
+
+def load_body(ts: int) -> bytes:
+    return "\n".join(
+        f"load,host=h{h},rack=r{h % 10} "
+        + ",".join(f"f{f}={(h + f + ts // 1000) % 100}" for f in range(FIELDS))
+        + f" {ts}"
+        for h in range(HOSTS)
+    ).encode()
+
+
+async def background(
+    session: aiohttp.ClientSession, url: str, rate: int, stop: asyncio.Event
+) -> None:
+    per_body = HOSTS * FIELDS
+    period = per_body / rate
+    while not stop.is_set():
+        started = time.monotonic()
+        async with session.post(url, data=load_body(time.time_ns() // 1_000_000)) as response:
+            if response.status != 204:
+                raise SystemExit(f"background push failed: {response.status}")
+        await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+
+async def measure(collector: str, broker: str, topic: str, rate: int, breaches: int) -> list[float]:
+    url = f"{collector}/api/v2/write?precision=ms"
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=broker, auto_offset_reset="latest")
+    await consumer.start()
+    seen: dict[str, float] = {}
+
+    async def read() -> None:
+        async for message in consumer:
+            event = json.loads(message.value)
+            if event["state"] == "firing" and event["rule"] == "A0_0":
+                seen.setdefault(event["labels"]["host"], time.perf_counter())
+
+    reader = asyncio.create_task(read())
+    stop = asyncio.Event()
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        load = asyncio.create_task(background(session, url, rate, stop))
+        await asyncio.sleep(15)  # warm: every group evaluated, the load flowing
+        for i in range(-5, breaches):  # five unmeasured first
+            host = f"b{i + 5}"
+            sent = time.perf_counter()
+            body = f"breach,host={host} value=500 {time.time_ns() // 1_000_000}".encode()
+            async with session.post(url, data=body) as response:
+                assert response.status == 204
+            deadline = sent + 10
+            while host not in seen and time.perf_counter() < deadline:
+                await asyncio.sleep(0.001)
+            if host not in seen:
+                raise SystemExit(f"no firing event for {host} within 10 s")
+            if i >= 0:
+                latencies.append(seen[host] - sent)
+            await asyncio.sleep(0.05)
+        stop.set()
+        await load
+    reader.cancel()
+    await consumer.stop()
+    return latencies
+
+
+def evaluation_cost(rules: Path, samples: int = 200_000) -> float:
+    """Seconds per sample to route, forward and evaluate, one batch per timestamp."""
+    router = Router(load_rule_files([rules]))
+    runtime = RuleRuntime(router, 1, {})
+    start = time.time_ns() // 1_000_000
+    steps = samples // (HOSTS * FIELDS)
+    bodies = []
+    for step in range(steps):
+        ts = start + step * 1000
+        points = [
+            Point(
+                "load",
+                {"host": f"h{h}", "rack": f"r{h % 10}"},
+                {f"f{f}": float((h + f + step) % 100) for f in range(FIELDS)},
+                ts,
+            )
+            for h in range(HOSTS)
+        ]
+        bodies.append(points)
+    elapsed = 0.0
+    for step, points in enumerate(bodies):
+        began = time.perf_counter()
+        routed = router.route(points)
+        records = [
+            decode_forward(encode_forward(g, [("raw", 0, step)], [(0, x) for x in samples]))
+            for g, samples in routed.items()
+        ]
+        runtime.on_records(0, records)
+        elapsed += time.perf_counter() - began
+    return elapsed / (steps * HOSTS * FIELDS)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=2_000, help="background samples/s")
+    parser.add_argument("--breaches", type=int, default=200)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-alerts-"))
+    rules = workdir / "rules.yml"
+    rules.write_text(rule_file())
+    broker_port, vm_port, collector_port, web_port = (free_port() for _ in range(4))
+    broker = f"127.0.0.1:{broker_port}"
+    env = {
+        **os.environ,
+        "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
+        "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
+        "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
+        "PULSELINE_WORKER__WEB_PORT": str(web_port),
+        "PULSELINE_RULES__FILES": json.dumps([str(rules)]),
+    }
+    env.pop("PULSELINE_CONFIG", None)
+    settings = Settings.load(None)
+    with ExitStack() as stack:
+        for process in (
+            components.broker(broker_port, workdir),
+            components.victoria_metrics(vm_port, workdir),
+        ):
+            process.start().wait_ready(30)
+            stack.callback(process.stop)
+        kafka = KafkaSettings(broker=f"kafka://{broker}")
+        asyncio.run(ensure_topics(kafka, settings.topics.pipeline(kafka.partitions)))
+        web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
+        for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
+            process = components.pulseline(command, workdir, env, ready_url=ready)
+            process.start().wait_ready(60)
+            stack.callback(process.stop)
+        latencies = asyncio.run(
+            measure(collector, broker, settings.topics.alerts, args.rate, args.breaches)
+        )
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"alerts: push to firing event on alerts.events, {len(latencies)} breaches, "
+        f"{GROUPS * RULES_PER_GROUP} rules, background {args.rate:,} samples/s: "
+        f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms"
+    )
+    cost = evaluation_cost(rules)
+    print(
+        f"alerts: routing and evaluating {GROUPS * RULES_PER_GROUP} rules on arrival: "
+        f"{cost * 1e6:.2f} µs per sample ({1 / cost:,.0f} samples/s per core)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,287 @@
+"""In-stream rule evaluation, per ``rules.samples`` partition, free of Faust.
+
+:class:`RuleRuntime` holds, for each partition of ``rules.samples`` a worker owns, the recent
+samples of every series its groups read (a :class:`~streams.rules.series.SampleStore`) and a
+:class:`~streams.rules.group.GroupEvaluator` per group. It evaluates:
+
+- a group whenever samples for it arrive, at the newest sample's timestamp (event time), so
+  a breach is seen as soon as its sample is; and
+- every group on a timer (:meth:`RuleRuntime.tick`), at the wall clock, for what arrivals
+  cannot show: absence, ``for`` expiry and resolution.
+
+An evaluation instant never goes back for a group. Each evaluation's alert state changes
+become ``alerts.events`` records (:func:`event`); the samples recording rules produce go back
+into the pipeline as points; and the state of a group with changes is returned for the
+changelog-backed table, so a restarted worker takes up every pending and firing alert as it
+was. The samples themselves are not persisted: after a restart the agent reads the last
+horizon of ``rules.samples`` again (:meth:`RuleRuntime.add_history`) before evaluating.
+
+Example:
+    >>> runtime = RuleRuntime(Router(files), partitions=8, states=table)  # doctest: +SKIP
+    >>> outcome = runtime.on_records(3, [decode_forward(value)])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from streams.records import Point
+from streams.rules.alerts import AlertChange
+from streams.rules.group import GroupEvaluator, GroupResult, RuleEvalError
+from streams.rules.model import RuleGroup
+from streams.rules.routing import Forwarded, Router, partition_of
+from streams.rules.series import METRIC_NAME, SampleStore, horizon_ms, is_stale
+
+log = logging.getLogger(__name__)
+
+
+class StateTable(Protocol):
+    """Where group states were persisted (the ``alert-state`` table)."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """A key's value, or None."""
+
+
+def state_key(group: str) -> bytes:
+    """The table key of a group's alert state."""
+    return f"rules/{group}".encode()
+
+
+def rfc3339(ms: int | None) -> str | None:
+    """A timestamp as Alertmanager writes it: ``2026-11-24T23:05:38.123Z``."""
+    if ms is None:
+        return None
+    text = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _source(source: Hashable) -> Any:
+    if isinstance(source, tuple) and len(source) == 3:
+        topic, partition, offset = source
+        return {"topic": topic, "partition": partition, "offset": offset}
+    return source
+
+
+def event(group: str, change: AlertChange, evaluated_at_ms: int) -> dict[str, Any]:
+    """The ``alerts.events`` record of an alert state change.
+
+    ``state`` is the new state (``pending``, ``firing``, ``resolved``, ``inactive``);
+    ``sources`` are the ``metrics.raw`` records whose samples the result came from.
+    """
+    value = change.value
+    return {
+        "fingerprint": change.fingerprint,
+        "group": group,
+        "rule": change.rule,
+        "state": change.kind,
+        "previous": change.previous,
+        "labels": dict(change.labels),
+        "annotations": dict(change.annotations),
+        "startsAt": rfc3339(change.starts_at_ms),
+        "endsAt": rfc3339(change.ends_at_ms),
+        "value": value if math.isfinite(value) else str(value),
+        "evaluatedAt": rfc3339(evaluated_at_ms),
+        "sources": [_source(s) for s in change.sources],
+    }
+
+
+@dataclass
+class Outcome:
+    """What an evaluation step produced, for the agent to send and persist.
+
+    Attributes:
+        events: ``alerts.events`` values (JSON-able), in order.
+        recorded: points of recording rules, for ``metrics.raw``.
+        states: group name to its serialised state, for groups whose alerts changed.
+        errors: rules that failed (logged; the rest of the group ran).
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    recorded: list[Point] = field(default_factory=list)
+    states: dict[str, bytes] = field(default_factory=dict)
+    errors: list[RuleEvalError] = field(default_factory=list)
+
+
+class _Partition:
+    """The samples and group states of one ``rules.samples`` partition."""
+
+    def __init__(self, horizon: int) -> None:
+        self.store = SampleStore(horizon)
+        self.groups: dict[str, GroupEvaluator] = {}
+        self.last_eval: dict[str, int] = {}
+
+
+class RuleRuntime:
+    """Evaluates rule groups on the partitions a worker owns.
+
+    Args:
+        router: the loaded rules.
+        partitions: partitions of ``rules.samples``.
+        states: the persisted group states.
+        eval_every_s: how often :meth:`tick` evaluates a group that got no samples.
+        clock: wall clock in ms.
+    """
+
+    def __init__(
+        self,
+        router: Router,
+        partitions: int,
+        states: StateTable,
+        *,
+        eval_every_s: float = 1.0,
+        clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.router = router
+        self.partitions = partitions
+        self._states = states
+        self._every = round(eval_every_s * 1000)
+        self._clock = clock
+        self._parts: dict[int, _Partition] = {}
+        self._horizon = self._horizon_of(router)
+
+    @staticmethod
+    def _horizon_of(router: Router) -> int:
+        return horizon_ms(rule.expr for g in router.groups.values() for rule in g.rules)
+
+    @property
+    def horizon_ms(self) -> int:
+        """How far back samples are kept (and read again after a restart)."""
+        return self._horizon
+
+    @property
+    def owned(self) -> frozenset[int]:
+        """The partitions with state here."""
+        return frozenset(self._parts)
+
+    def groups_of(self, partition: int) -> list[str]:
+        """The groups whose samples and state live on ``partition``."""
+        n = self.partitions
+        return [g for g in self.router.groups if partition_of(g, n) == partition]
+
+    def series_count(self) -> int:
+        """Series held over all partitions."""
+        return sum(len(p.store) for p in self._parts.values())
+
+    def _part(self, partition: int) -> _Partition:
+        part = self._parts.get(partition)
+        if part is None:
+            part = self._parts[partition] = _Partition(self._horizon)
+        return part
+
+    def _evaluator(self, part: _Partition, name: str) -> GroupEvaluator | None:
+        evaluator = part.groups.get(name)
+        if evaluator is None:
+            group = self.router.groups.get(name)
+            if group is None:
+                return None  # a group that was removed by a reload
+            evaluator = part.groups[name] = GroupEvaluator(group)
+            saved = self._states.get(state_key(name))
+            if saved is not None:
+                try:
+                    evaluator.restore(orjson.loads(saved))
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                    log.error("group %r: cannot restore its alert state: %r", name, exc)
+        return evaluator
+
+    def add_history(self, partition: int, records: Iterable[Forwarded]) -> int:
+        """Put samples read again after a restart into the store, without evaluating.
+
+        Returns:
+            How many samples were new.
+        """
+        add = self._part(partition).store.add
+        added = 0
+        for record in records:
+            for labels, ts, value, source in record.samples:
+                added += add(labels, ts, value, source)
+        return added
+
+    def on_records(self, partition: int, records: Iterable[Forwarded]) -> Outcome:
+        """Add forwarded samples; evaluate each group that got some at its newest timestamp."""
+        part = self._part(partition)
+        add = part.store.add
+        newest: dict[str, int] = {}
+        for record in records:
+            top = newest.get(record.group)
+            for labels, ts, value, source in record.samples:
+                add(labels, ts, value, source)
+                if top is None or ts > top:
+                    top = ts
+            if top is not None:
+                newest[record.group] = top
+        outcome = Outcome()
+        for group, ts in newest.items():
+            self._evaluate(part, group, ts, outcome)
+        return outcome
+
+    def tick(self, partition: int) -> Outcome:
+        """Evaluate the partition's groups that were not evaluated for ``eval_every_s``."""
+        part = self._part(partition)
+        now = self._clock()
+        outcome = Outcome()
+        for group in self.groups_of(partition):
+            if now - part.last_eval.get(group, 0) >= self._every:
+                self._evaluate(part, group, now, outcome)
+        part.store.prune(now)
+        return outcome
+
+    def _evaluate(self, part: _Partition, group: str, t_ms: int, outcome: Outcome) -> None:
+        evaluator = self._evaluator(part, group)
+        if evaluator is None:
+            return
+        t_ms = max(t_ms, part.last_eval.get(group, t_ms))
+        part.last_eval[group] = t_ms
+        result = evaluator.evaluate(part.store, t_ms)
+        self._collect(group, evaluator, result, t_ms, outcome)
+
+    @staticmethod
+    def _collect(
+        group: str, evaluator: GroupEvaluator, result: GroupResult, t_ms: int, outcome: Outcome
+    ) -> None:
+        for sample in result.samples:
+            if is_stale(sample.value) or not math.isfinite(sample.value):
+                continue  # no way to store a staleness marker, NaN or Inf in InfluxDB
+            labels = dict(sample.labels)
+            name = labels.pop(METRIC_NAME)
+            outcome.recorded.append(Point(name, labels, {"value": sample.value}, sample.ts_ms))
+        if result.changes:
+            outcome.events += [event(group, change, t_ms) for change in result.changes]
+            outcome.states[group] = orjson.dumps(evaluator.to_dict())
+        outcome.errors += result.errors
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        """Forget partitions owned elsewhere now."""
+        for p in partitions:
+            self._parts.pop(p, None)
+
+    def reload(self, router: Router) -> None:
+        """Take new rules; groups whose rules did not change keep their state.
+
+        A changed group starts from its state as persisted, its alerts matched by rule.
+        """
+        old = self.router.groups
+        self.router = router
+        self._horizon = self._horizon_of(router)
+        for part in self._parts.values():
+            part.store.horizon_ms = self._horizon
+            for name in list(part.groups):
+                if _changed(old.get(name), router.groups.get(name)):
+                    evaluator = part.groups.pop(name)
+                    if name in router.groups:
+                        fresh = self._evaluator(part, name)
+                        if fresh is not None:
+                            fresh.restore(evaluator.to_dict())
+
+
+def _changed(before: RuleGroup | None, after: RuleGroup | None) -> bool:
+    if before is None or after is None:
+        return True
+    return before != after

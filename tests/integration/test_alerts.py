@@ -1,0 +1,89 @@
+"""Alert rules on real processes: a breach pushed through the collector fires on alerts.events.
+
+The rule has ``for: 2s``: the breach is pending, then firing. The worker is killed with
+SIGKILL while the alert fires and restarted; the alert must neither be lost nor announced
+again. When the value drops, the alert is resolved. Every event names the metrics.raw
+records its value came from.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import Pipeline, read_topic
+
+pytestmark = pytest.mark.integration
+
+RULES = """
+groups:
+  - name: itest
+    rules:
+      - alert: TooHot
+        expr: ahot_celsius > 50
+        for: 2s
+        labels: {severity: critical}
+        annotations:
+          summary: "{{ $labels.host }} at {{ $value }} degrees"
+"""
+
+
+def _push(pipeline: Pipeline, value: float) -> None:
+    ts = time.time_ns() // 1_000_000
+    status, text = pipeline.push(f"ahot,host=h1 celsius={value} {ts}".encode())
+    assert status == 204, text
+
+
+def _events(
+    broker: str, pipeline: Pipeline, expect: int, timeout: float = 2
+) -> list[dict[str, object]]:
+    records = read_topic(broker, pipeline.env["PULSELINE_TOPICS__ALERTS"], expect, timeout)
+    return [json.loads(value) for value, _ in records]
+
+
+def _wait_events(
+    broker: str, pipeline: Pipeline, states: list[str], keep: float
+) -> list[dict[str, object]]:
+    """Push ``keep`` meanwhile; wait until the events' states are ``states`` (or more)."""
+    deadline = time.monotonic() + 60
+    while True:
+        events = _events(broker, pipeline, len(states))
+        if [e["state"] for e in events][: len(states)] == states or time.monotonic() > deadline:
+            return events
+        _push(pipeline, keep)
+
+
+def test_breach_fires_survives_a_worker_kill_and_resolves(pipeline: Pipeline, broker: str) -> None:
+    rules = pipeline.workdir / "rules.yml"
+    rules.write_text(RULES)
+    pipeline.env["PULSELINE_RULES__FILES"] = json.dumps([str(rules)])
+    pipeline.collector()
+    worker = pipeline.worker()
+    _push(pipeline, 20.0)
+    _push(pipeline, 80.0)
+    events = _wait_events(broker, pipeline, ["pending", "firing"], keep=80.0)
+    assert [e["state"] for e in events] == ["pending", "firing"], events
+
+    worker.kill()  # SIGKILL while firing
+    for _ in range(6):
+        _push(pipeline, 85.0)  # still breaching while the worker is away
+        time.sleep(0.5)
+    pipeline.worker()
+    for _ in range(6):
+        _push(pipeline, 90.0)
+        time.sleep(0.5)
+    _push(pipeline, 10.0)
+    events = _wait_events(broker, pipeline, ["pending", "firing", "resolved"], keep=10.0)
+    events = _events(broker, pipeline, 4, timeout=4)  # anything announced after it shows now
+    assert [e["state"] for e in events] == ["pending", "firing", "resolved"], events
+    pending, firing, resolved = events
+    assert len({e["fingerprint"] for e in events}) == 1
+    assert pending["startsAt"] == firing["startsAt"] == resolved["startsAt"]
+    assert resolved["endsAt"] is not None and firing["endsAt"] is None
+    assert firing["labels"] == {"alertname": "TooHot", "host": "h1", "severity": "critical"}
+    assert firing["annotations"] == {"summary": "h1 at 80 degrees"}
+    assert firing["rule"] == "TooHot" and firing["group"] == "itest"
+    for e in events:
+        [source] = e["sources"]
+        assert source["topic"] == pipeline.raw_topic and source["offset"] >= 0
