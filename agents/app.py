@@ -67,7 +67,7 @@ def create_app(
         # a partition consumes the unacknowledged ones again.
         stream_wait_empty=False,
     )
-    app.transport.Consumer = _PromptConsumer
+    app.transport.Consumer = _PromptConsumer  # type: ignore[misc]  # this app's transport only
     registry = worker_registry()
     sinks = SinkCollector()
     registry.register(sinks)
