@@ -9,6 +9,8 @@ records its value came from.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -87,3 +89,48 @@ def test_breach_fires_survives_a_worker_kill_and_resolves(pipeline: Pipeline, br
     for e in events:
         [source] = e["sources"]
         assert source["topic"] == pipeline.raw_topic and source["offset"] >= 0
+
+
+def _fires(broker: str, pipeline: Pipeline, rule: str, host: str) -> bool:
+    """Push a breach for ``host`` until ``rule`` fires for it (True) or 30 s pass (False)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, text = pipeline.push(
+            f"ahot,host={host} celsius=99 {time.time_ns() // 1_000_000}".encode()
+        )
+        assert status == 204, text
+        events = _events(broker, pipeline, 100, timeout=1)
+        if any(e["rule"] == rule and e["labels"]["host"] == host for e in events):  # type: ignore[index]
+            return True
+    return False
+
+
+def test_rules_reload_on_change_and_on_sighup_and_a_bad_file_keeps_the_old_rules(
+    pipeline: Pipeline, broker: str
+) -> None:
+    rules = pipeline.workdir / "rules.yml"
+    rules.write_text(RULES.replace("for: 2s", "for: 0s"))
+    pipeline.env["PULSELINE_RULES__FILES"] = json.dumps([str(rules)])
+    pipeline.env["PULSELINE_RULES__RELOAD_S"] = "1"
+    pipeline.collector()
+    worker = pipeline.worker()
+    assert _fires(broker, pipeline, "TooHot", "h1")
+
+    broken = RULES.replace("ahot_celsius > 50", "ahot_celsius > ") + "#" * 40 + "\n"
+    rules.write_text(broken)
+    time.sleep(2.5)  # noticed by the change check, refused
+    assert _fires(broker, pipeline, "TooHot", "h2")  # the previous rules are still in force
+
+    # A valid file the change check cannot tell from the broken one (same size and mtime):
+    # only SIGHUP loads it.
+    stamp = rules.stat()
+    valid = RULES.replace("TooHot", "TooHotNow").replace("for: 2s", "for: 0s")
+    rules.write_text(valid + "#" * (len(broken) - len(valid) - 1) + "\n")
+    os.utime(rules, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert rules.stat().st_size == stamp.st_size
+    assert worker.pid is not None
+    os.kill(worker.pid, signal.SIGHUP)
+    assert _fires(broker, pipeline, "TooHotNow", "h3")
+    log = worker.log_path.read_text()
+    assert "rule files not reloaded (file changed)" in log
+    assert "rule files reloaded (SIGHUP)" in log
