@@ -36,6 +36,7 @@ bench: deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/downsample.py
+	$(BIN)/python bench/alerts.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests bench

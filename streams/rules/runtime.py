@@ -9,7 +9,8 @@ samples of every series its groups read (a :class:`~streams.rules.series.SampleS
 - every group on a timer (:meth:`RuleRuntime.tick`), at the wall clock, for what arrivals
   cannot show: absence, ``for`` expiry and resolution.
 
-An evaluation instant never goes back for a group. Each evaluation's alert state changes
+An evaluation instant never goes back for a group, nor repeats: samples older than the last
+evaluation are evaluated a millisecond after it. Each evaluation's alert state changes
 become ``alerts.events`` records (:func:`event`); the samples recording rules produce go back
 into the pipeline as points; and the state of a group with changes is returned for the
 changelog-backed table, so a restarted worker takes up every pending and firing alert as it
@@ -237,7 +238,11 @@ class RuleRuntime:
         evaluator = self._evaluator(part, group)
         if evaluator is None:
             return
-        t_ms = max(t_ms, part.last_eval.get(group, t_ms))
+        last = part.last_eval.get(group)
+        if last is not None and t_ms <= last:
+            # Never back, and never twice at one instant: a recording rule would write two
+            # values under one timestamp (Prometheus refuses the second as a duplicate).
+            t_ms = last + 1
         part.last_eval[group] = t_ms
         result = evaluator.evaluate(part.store, t_ms)
         self._collect(group, evaluator, result, t_ms, outcome)

@@ -152,11 +152,15 @@ def test_evaluation_time_never_goes_back(router: Router) -> None:
     clock.now = T0 + 600_000
     runtime = RuleRuntime(router, 1, {}, clock=clock)
     runtime.tick(0)
-    # A sample older than the last evaluation is evaluated at that evaluation's instant.
+    # A sample older than the last evaluation is evaluated just after that evaluation.
     outcome = runtime.on_records(
         0, forward(router, [Point("door", {}, {"open": 1.0}, T0 + 590_000)], 1)
     )
-    assert [e["evaluatedAt"] for e in outcome.events] == ["2023-11-14T22:23:20.000Z"]
+    assert [e["evaluatedAt"] for e in outcome.events] == ["2023-11-14T22:23:20.001Z"]
+    again = runtime.on_records(
+        0, forward(router, [Point("door", {}, {"open": 0.0}, T0 + 595_000)], 2)
+    )
+    assert [e["evaluatedAt"] for e in again.events] == ["2023-11-14T22:23:20.002Z"]
 
 
 def test_a_reload_keeps_the_state_of_alerts_that_remain(router: Router, tmp_path: Path) -> None:
