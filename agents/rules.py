@@ -304,15 +304,19 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
         if lock.locked() or app.rebalancing or app.in_recovery:
             return
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == samples_name}
-        async with lock:
-            for p in sorted(mine - revoked):
-                try:
-                    await ensure_loaded(p)
-                    outcome = runtime.tick(p)
-                    stats.evaluations += 1
-                    await publish(p, outcome)
-                except Exception:
-                    log.exception("timed rule evaluation on partition %d failed", p)
+        for p in sorted(mine):
+            # One group per turn of the lock: arrivals wait for one group, not for all.
+            for group in runtime.due(p) if p in loaded else [None]:
+                async with lock:
+                    if p in revoked:
+                        break
+                    try:
+                        await ensure_loaded(p)
+                        outcome = runtime.tick(p, None if group is None else [group])
+                        stats.evaluations += 1
+                        await publish(p, outcome)
+                    except Exception:
+                        log.exception("timed rule evaluation on partition %d failed", p)
 
     async def reload(reason: str) -> None:
         async with lock:

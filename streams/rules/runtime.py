@@ -223,14 +223,21 @@ class RuleRuntime:
             self._evaluate(part, group, ts, outcome)
         return outcome
 
-    def tick(self, partition: int) -> Outcome:
-        """Evaluate the partition's groups that were not evaluated for ``eval_every_s``."""
+    def due(self, partition: int) -> list[str]:
+        """The partition's groups not evaluated for ``eval_every_s``."""
+        part = self._part(partition)
+        now = self._clock()
+        return [
+            g for g in self.groups_of(partition) if now - part.last_eval.get(g, 0) >= self._every
+        ]
+
+    def tick(self, partition: int, groups: Iterable[str] | None = None) -> Outcome:
+        """Evaluate ``groups`` (default: the :meth:`due` ones) of a partition at the clock."""
         part = self._part(partition)
         now = self._clock()
         outcome = Outcome()
-        for group in self.groups_of(partition):
-            if now - part.last_eval.get(group, 0) >= self._every:
-                self._evaluate(part, group, now, outcome)
+        for group in self.due(partition) if groups is None else groups:
+            self._evaluate(part, group, now, outcome)
         part.store.prune(now)
         return outcome
 
