@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import faust
@@ -69,17 +70,17 @@ class DownsampleCollector(Collector):
         total = DownsampleStats()
         series = held = 0
         for p in stage.partitions:
-            for name, value in vars_of(engine.stats(p)).items():
+            for name, value in asdict(engine.stats(p)).items():
                 setattr(total, name, getattr(total, name) + value)
             series += engine.series_count(p)
             held += stage.held(p)
-        for name, value in vars_of(total).items():
+        for name, value in asdict(total).items():
             family = CounterMetricFamily(
                 f"pulseline_downsample_{name}", f"Downsampler: {name.replace('_', ' ')}."
             )
             family.add_metric([], value)
             yield family
-        for name, value in vars_of(stage.stats).items():
+        for name, value in asdict(stage.stats).items():
             if name == "records":
                 continue  # the tier sinks' records counters say it
             family = CounterMetricFamily(
@@ -95,11 +96,6 @@ class DownsampleCollector(Collector):
             "Records consumed but not yet covered by a state snapshot (not acknowledged).",
             value=held,
         )
-
-
-def vars_of(stats: Any) -> dict[str, int]:
-    """The counters of a slotted dataclass."""
-    return {name: getattr(stats, name) for name in stats.__slots__}
 
 
 def register_downsampler(

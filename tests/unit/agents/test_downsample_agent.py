@@ -43,3 +43,31 @@ async def test_agent_writes_minute_rows_through_the_tier_writers(settings: Setti
         f"cpu,host=a user_min=0.25,user_max=0.5,user_sum=0.75,user_count=2i,user_mean=0.375,"
         f"user_last=0.25 {minute}"
     ]
+
+
+def test_the_collector_sums_partitions_and_adds_the_stage_counters() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from agents.downsample import DownsampleCollector
+    from streams.downsample import WindowEngine
+    from streams.downsample.processor import Downsampler
+
+    engine = WindowEngine()
+    sinks = {name: None for name in engine.plan.names}
+
+    class NoSnapshots:
+        def load(self, partition: int) -> None:
+            return None
+
+    stage: Downsampler[int] = Downsampler(engine, sinks, None, NoSnapshots())  # type: ignore[arg-type]
+    now = time.time_ns() // 1_000_000
+    for p in (0, 1):
+        engine.add_points(p, [Point("cpu", {"p": str(p)}, {"a": 1.0, "b": 2.0}, now)])
+    stage.assign([0, 1])
+    stage.stats.late_sent = 3
+    registry = CollectorRegistry()
+    registry.register(DownsampleCollector(stage))
+    text = generate_latest(registry).decode()
+    assert "pulseline_downsample_samples_total 4.0" in text
+    assert "pulseline_downsample_late_sent_total 3.0" in text
+    assert "pulseline_downsample_series 4.0" in text
