@@ -198,12 +198,23 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
     router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
 
     async def send_all(sends: list[tuple[Any, bytes | None, bytes, int | None]]) -> None:
-        futures = [
-            await topic.send(key=key, value=value, partition=partition, force=True)
-            for topic, key, value, partition in sends
-        ]
-        for future in futures:
-            await future
+        """Produce every record and wait for Kafka's acks; retry while Kafka is away."""
+        delay = 0.5
+        while True:
+            try:
+                futures = [
+                    await topic.send(key=key, value=value, partition=partition, force=True)
+                    for topic, key, value, partition in sends
+                ]
+                for future in futures:
+                    await future
+                return
+            except Exception as exc:  # the input stays unacknowledged until this succeeds
+                log.warning(
+                    "cannot produce %d records (%r); retrying in %.1fs", len(sends), exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     @app.agent(raw_topic, name="rules-route", concurrency=1)
     async def rules_route(stream: Any) -> None:
