@@ -31,7 +31,7 @@ from streams.downsample.store import ChunkedStore
 from streams.records import Point, encode_batch
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink
-from streams.sinks.influx import InfluxWriter, LineWriter
+from streams.sinks.influx import LineWriter, tier_writer
 from streams.sinks.metrics import SinkCollector
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def register_downsampler(
         registry: where the agent's counters are exposed.
         sinks_metrics: where the tier sinks' counters are exposed.
         writers: each windowed tier's writer by name (tests inject fakes); default an
-            :class:`InfluxWriter` per tier from ``settings``.
+            :func:`~streams.sinks.influx.tier_writer` per tier.
 
     Returns:
         The agent, or None.
@@ -125,17 +125,7 @@ def register_downsampler(
         return None
     influx = settings.influx
     if writers is None:
-        writers = {
-            t.name: InfluxWriter(
-                url=settings.tier_url(t),
-                org=influx.org,
-                token=influx.token.get_secret_value(),
-                bucket=t.bucket,
-                timeout_s=influx.timeout_s,
-                gzip=influx.gzip,
-            )
-            for t in tiers
-        }
+        writers = {t.name: tier_writer(settings, t) for t in tiers}
     sinks = {
         name: BatchSink(
             writer,

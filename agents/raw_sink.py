@@ -16,7 +16,7 @@ import faust
 from agents.dlq import DeadLetterSender
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink, DeadLetter, RecordRef
-from streams.sinks.influx import InfluxWriter, LineWriter
+from streams.sinks.influx import LineWriter, tier_writer
 from streams.sinks.metrics import SinkCollector
 from streams.sinks.raw import InRecord, RawSink
 
@@ -43,14 +43,7 @@ def register_raw_sink(
     tier = settings.tiers[0]
     influx = settings.influx
     if writer is None:
-        writer = InfluxWriter(
-            url=settings.tier_url(tier),
-            org=influx.org,
-            token=influx.token.get_secret_value(),
-            bucket=tier.bucket,
-            timeout_s=influx.timeout_s,
-            gzip=influx.gzip,
-        )
+        writer = tier_writer(settings, tier)
     sink = RawSink(
         BatchSink(
             writer,

@@ -36,7 +36,7 @@ from streams.records import Point
 from streams.rules.errors import RuleError, RuleProblem
 from streams.rules.expr import Selector, selectors
 from streams.rules.model import RuleFile, RuleGroup
-from streams.rules.series import Labels, series_labels
+from streams.rules.series import Labels, metric_name, sample_value, series_labels
 
 SampleTuple = tuple[Labels, int, float]
 """One sample: its series' label set, timestamp (ms) and value."""
@@ -100,15 +100,12 @@ class Router:
         by_name, nameless = self._by_name, self._nameless
         for measurement, tags, fields, ts in points:
             for field, raw in fields.items():
-                metric = measurement if field == "value" else f"{measurement}_{field}"
+                metric = metric_name(measurement, field)
                 candidates = by_name.get(metric)
                 if candidates is None and not nameless:
                     continue
-                if isinstance(raw, bool):
-                    value = 1.0 if raw else 0.0
-                elif isinstance(raw, int | float):
-                    value = float(raw)
-                else:
+                value = sample_value(raw)
+                if value is None:
                     continue
                 labels: Labels | None = None
                 hit: set[str] = set()

@@ -115,6 +115,20 @@ def metric_of(labels: Labels) -> str | None:
     return None
 
 
+def metric_name(measurement: str, field: str) -> str:
+    """A field's metric: the measurement for ``value``, else ``<measurement>_<field>``."""
+    return measurement if field == "value" else f"{measurement}_{field}"
+
+
+def sample_value(raw: object) -> float | None:
+    """A field value as a sample: booleans 0 and 1, numbers as floats, strings None."""
+    if isinstance(raw, bool):
+        return 1.0 if raw else 0.0
+    if isinstance(raw, int | float):
+        return float(raw)
+    return None
+
+
 def point_samples(
     measurement: str, tags: Mapping[str, str], fields: Mapping[str, object], ts_ms: int
 ) -> list[tuple[Labels, int, float]]:
@@ -132,14 +146,9 @@ def point_samples(
     """
     out: list[tuple[Labels, int, float]] = []
     for field, raw in fields.items():
-        if isinstance(raw, bool):
-            value = 1.0 if raw else 0.0
-        elif isinstance(raw, int | float):
-            value = float(raw)
-        else:
-            continue
-        name = measurement if field == "value" else f"{measurement}_{field}"
-        out.append((series_labels(name, tags), ts_ms, value))
+        value = sample_value(raw)
+        if value is not None:
+            out.append((series_labels(metric_name(measurement, field), tags), ts_ms, value))
     return out
 
 

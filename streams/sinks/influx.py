@@ -19,6 +19,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 
 from streams.errors import SinkError
+from streams.settings import Settings, TierSettings
 
 
 def refused(exc: ApiException, url: str, bucket: str) -> SinkError:
@@ -92,3 +93,16 @@ class InfluxWriter:
         if self._client is not None:
             await self._client.close()  # type: ignore[no-untyped-call]
             self._client = None
+
+
+def tier_writer(settings: Settings, tier: TierSettings) -> InfluxWriter:
+    """The writer of a tier's bucket, from the ``influx`` settings and the tier's URL."""
+    influx = settings.influx
+    return InfluxWriter(
+        url=settings.tier_url(tier),
+        org=influx.org,
+        token=influx.token.get_secret_value(),
+        bucket=tier.bucket,
+        timeout_s=influx.timeout_s,
+        gzip=influx.gzip,
+    )

@@ -14,15 +14,14 @@ inputs whose sum is exact in any order (small integers, `avg` of at most two).
 import math
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from test_promtool_agreement import promtool
 
 from streams.rules.evaluate import EvalError, Vector, evaluate
 from streams.rules.gofmt import labels_string
@@ -43,18 +42,6 @@ EXACT_RANGE_FUNCS = [
 ]
 OTHER_RANGE_FUNCS = ["rate", "increase", "delta", "irate", "avg_over_time"]
 COMPARISONS = ["==", "!=", ">", "<", ">=", "<="]
-
-
-def promtool() -> str:
-    found = shutil.which("promtool") or (
-        "/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None
-    )
-    if found is None:
-        pytest.fail(
-            "promtool is not installed: it is the reference for rule semantics. Install Debian's "
-            "'prometheus' package (deploy/local/install-system-deps.sh does, as root)."
-        )
-    return found
 
 
 @pytest.fixture(scope="module")
