@@ -183,7 +183,7 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
         help="Alert state of each rule group, co-partitioned with rules.samples.",
     )
     states = TableKeyValue(table)
-    runtime = RuleRuntime(files.load(), partitions, states, eval_every_s=conf.tick_s)
+    runtime = RuleRuntime(files.load(), partitions, states, interval_s=conf.interval_s)
     stats = RuleStats()
     registry.register(RuleCollector(stats, runtime))
     raw_topic = app.topic(settings.topics.raw, partitions=partitions)

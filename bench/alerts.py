@@ -25,17 +25,19 @@ import statistics
 import tempfile
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.kafka import ensure_topics
 from streams.records import Point
 from streams.rules import load_rule_files
-from streams.rules.routing import Router, decode_forward, encode_forward
+from streams.rules.routing import Router, decode_forward, encode_forward, partition_of
 from streams.rules.runtime import RuleRuntime
-from streams.settings import KafkaSettings, Settings
+from streams.settings import KafkaSettings, Settings, TopicSettings
 from streams.stack import components
 from streams.stack.processes import free_port
 
@@ -87,22 +89,39 @@ async def background(session: aiohttp.ClientSession, url: str, measurement: str,
         await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
 
 
+@dataclass
+class Stamps:
+    """When a breach passed each stage (wall clock, ms)."""
+
+    seen: float
+    event: int
+    sources: list[dict[str, Any]]
+    pushed: float = 0.0
+    raw: int = 0
+    forwarded: int = 0
+
+
 async def measure(
-    collector: str, broker: str, topic: str, rate: int, noise: int, breaches: int
-) -> list[float]:
+    collector: str, broker: str, topics: TopicSettings, rate: int, noise: int, breaches: int
+) -> tuple[list[float], dict[str, Stamps]]:
     url = f"{collector}/api/v2/write?precision=ms"
     # A reader of alerts.events tuned for latency, as an alert router would be.
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=broker, auto_offset_reset="latest", fetch_max_wait_ms=10
+        topics.alerts, bootstrap_servers=broker, auto_offset_reset="latest", fetch_max_wait_ms=10
     )
     await consumer.start()
     seen: dict[str, float] = {}
+    stamps: dict[str, Stamps] = {}
+    pushed: dict[str, float] = {}
 
     async def read() -> None:
         async for message in consumer:
             event = json.loads(message.value)
             if event["state"] == "firing" and event["rule"] == "A0_0":
-                seen.setdefault(event["labels"]["host"], time.perf_counter())
+                host = event["labels"]["host"]
+                if host not in seen:
+                    seen[host] = time.perf_counter()
+                    stamps[host] = Stamps(time.time() * 1000, message.timestamp, event["sources"])
 
     reader = asyncio.create_task(read())
     latencies: list[float] = []
@@ -115,6 +134,7 @@ async def measure(
         for i in range(-5, breaches):  # five unmeasured first
             host = f"b{i + 5}"
             sent = time.perf_counter()
+            pushed[host] = time.time() * 1000
             body = f"breach,host={host} value=500 {time.time_ns() // 1_000_000}".encode()
             async with session.post(url, data=body) as response:
                 assert response.status == 204
@@ -130,7 +150,60 @@ async def measure(
             load.cancel()
     reader.cancel()
     await consumer.stop()
-    return latencies
+    measured = {f"b{i + 5}" for i in range(breaches)}
+    stamps = {host: stamp for host, stamp in stamps.items() if host in measured}
+    for host, stamp in stamps.items():
+        stamp.pushed = pushed[host]
+    await stage_times(broker, topics, stamps)
+    return latencies, stamps
+
+
+async def stage_times(broker: str, topics: TopicSettings, stamps: dict[str, Stamps]) -> None:
+    """Fill in when each breach's ``metrics.raw`` and ``rules.samples`` records were made."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        for stamp in stamps.values():
+            source = stamp.sources[0]
+            tp = TopicPartition(source["topic"], source["partition"])
+            consumer.assign([tp])
+            consumer.seek(tp, source["offset"])
+            message = await consumer.getone()
+            stamp.raw = message.timestamp
+        tp = TopicPartition(topics.rule_samples, partition_of("g0", KafkaSettings().partitions))
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        end = (await consumer.end_offsets([tp]))[tp]
+        while (await consumer.position(tp)) < end:
+            for message in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
+                forwarded = decode_forward(message.value or b"")
+                for labels, *_ in forwarded.samples:
+                    host = dict(labels).get("host", "")
+                    if host in stamps and host.startswith("b") and not stamps[host].forwarded:
+                        stamps[host].forwarded = message.timestamp
+    finally:
+        await consumer.stop()
+
+
+STAGES = ("collector", "rules-route", "rules-eval", "alerts.events reader")
+
+
+def stage_split(s: Stamps) -> tuple[float, ...]:
+    """The time (ms) one breach spent in each of :data:`STAGES`."""
+    return (s.raw - s.pushed, s.forwarded - s.raw, s.event - s.forwarded, s.seen - s.event)
+
+
+def stages(stamps: dict[str, Stamps]) -> str:
+    """p50 and p99 of the time each stage took, and where the slowest breach spent it."""
+    splits = [stage_split(s) for s in stamps.values()]
+    by_stage = ", ".join(
+        f"{name} p50 {cuts[49]:.1f} ms p99 {cuts[98]:.1f} ms"
+        for name, values in zip(STAGES, zip(*splits, strict=True), strict=True)
+        for cuts in [statistics.quantiles(values, n=100)]
+    )
+    slowest = max(splits, key=sum)
+    where = ", ".join(f"{n} {v:.1f}" for n, v in zip(STAGES, slowest, strict=True))
+    return f"{by_stage}; the slowest: {where} ms"
 
 
 def evaluation_cost(rules: Path, samples: int = 200_000) -> float:
@@ -200,8 +273,8 @@ def main() -> int:
             process = components.pulseline(command, workdir, env, ready_url=ready)
             process.start().wait_ready(60)
             stack.callback(process.stop)
-        latencies = asyncio.run(
-            measure(collector, broker, settings.topics.alerts, args.rate, args.noise, args.breaches)
+        latencies, stamps = asyncio.run(
+            measure(collector, broker, settings.topics, args.rate, args.noise, args.breaches)
         )
     cuts = statistics.quantiles(latencies, n=100)
     print(
@@ -211,6 +284,7 @@ def main() -> int:
         f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
         f"max {max(latencies) * 1000:.1f} ms"
     )
+    print(f"alerts: by stage: {stages(stamps)}")
     cost = evaluation_cost(rules)
     print(
         f"alerts: routing and evaluating {GROUPS * RULES_PER_GROUP} rules on arrival: "

@@ -276,11 +276,17 @@ class RuleSettings(BaseModel):
     files: tuple[Path, ...] = Field(
         (), description="Prometheus rule files; relative to the settings file. None: no rules."
     )
+    interval_s: float = Field(
+        10.0,
+        gt=0,
+        description="How often a group without its own `interval` is evaluated whole at the "
+        "wall clock (absence, series that went away), besides evaluations on sample arrival.",
+    )
     tick_s: float = Field(
         1.0,
         gt=0,
-        description="How often every group is evaluated at the wall clock (absence, `for`, "
-        "resolution), besides evaluations on sample arrival.",
+        description="How often the timer looks for alerts whose `for` or `keep_firing_for` ran "
+        "out (they are evaluated then) and for groups due for their interval.",
     )
     reload_s: float = Field(
         5.0, gt=0, description="How often rule files are checked for changes (also on SIGHUP)."
@@ -289,7 +295,7 @@ class RuleSettings(BaseModel):
         0.01, gt=0, description="Longest wait to fill a take in the rule agents (alert latency)."
     )
 
-    @field_validator("tick_s", "reload_s", "take_within_s", mode="before")
+    @field_validator("interval_s", "tick_s", "reload_s", "take_within_s", mode="before")
     @classmethod
     def _parse(cls, value: object) -> float:
         return _duration(value)

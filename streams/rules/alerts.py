@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,6 +103,7 @@ class Alert:
         resolved_at_ms: when it ended.
         keep_firing_since_ms: the first evaluation without it while ``keep_firing_for`` holds.
         sources: the provenance of the latest result sample.
+        series: the labels of the result sample, before the rule's labels were applied.
     """
 
     labels: Labels
@@ -114,6 +115,7 @@ class Alert:
     resolved_at_ms: int | None = None
     keep_firing_since_ms: int | None = None
     sources: tuple[Hashable, ...] = ()
+    series: Labels = ()
 
     @property
     def fingerprint(self) -> str:
@@ -132,6 +134,7 @@ class Alert:
             "resolved_at_ms": self.resolved_at_ms,
             "keep_firing_since_ms": self.keep_firing_since_ms,
             "sources": [list(s) if isinstance(s, tuple) else s for s in self.sources],
+            "series": [list(pair) for pair in self.series],
         }
 
     @classmethod
@@ -147,6 +150,7 @@ class Alert:
             resolved_at_ms=data.get("resolved_at_ms"),
             keep_firing_since_ms=data.get("keep_firing_since_ms"),
             sources=tuple(_hashable(s) for s in data.get("sources", ())),
+            series=tuple((str(n), str(v)) for n, v in data.get("series", ())),
         )
 
 
@@ -215,8 +219,17 @@ class AlertState:
         """
         return self.update(evaluate(self.rule.expr, store, t_ms), t_ms)
 
-    def update(self, vector: Iterable[Sample], t_ms: int) -> list[AlertChange]:
+    def update(
+        self, vector: Iterable[Sample], t_ms: int, scope: Collection[Labels] | None = None
+    ) -> list[AlertChange]:
         """Apply one evaluation result at ``t_ms``; the changes it caused, in alert order.
+
+        Args:
+            vector: the rule's result.
+            t_ms: the evaluation's instant.
+            scope: when the evaluation covered only some result series (see
+                :mod:`streams.rules.scope`), their labels: alerts of other series are left as
+                they are, neither ended nor moved on to firing.
 
         Raises:
             AlertError: two results have the same labels once the rule's labels are applied
@@ -241,10 +254,14 @@ class AlertState:
                 current.value = alert.value
                 current.annotations = alert.annotations
                 current.sources = alert.sources
+                current.series = alert.series
         ended: list[Alert] = []
         active = 0
         for fp, alert in list(self.alerts.items()):
             if fp not in fresh:
+                if scope is not None and alert.series not in scope:
+                    active += 1  # not evaluated at t_ms
+                    continue
                 if not self._keeps_firing(alert, t_ms):
                     del self.alerts[fp]
                     alert.resolved_at_ms = t_ms
@@ -320,6 +337,7 @@ class AlertState:
             t_ms,
             sample.value,
             sources=sample.sources,
+            series=sample.labels,
         )
 
     def _expand(self, template: RuleTemplate, labels: Mapping[str, str], value: float) -> str:
@@ -327,6 +345,21 @@ class AlertState:
             return template.render(labels, value, self.external_labels, self.external_url)
         except TemplateError as exc:
             return f"<error expanding template: {exc}>"
+
+    def due(self, t_ms: int) -> set[Labels]:
+        """The result series of alerts whose ``for`` or ``keep_firing_for`` runs out by
+        ``t_ms``: evaluating them then fires or resolves them on time."""
+        out: set[Labels] = set()
+        for alert in self.alerts.values():
+            if alert.state == "pending":
+                deadline = alert.active_at_ms + self._for_ms
+            elif alert.keep_firing_since_ms is not None:
+                deadline = alert.keep_firing_since_ms + self._keep_ms
+            else:
+                continue
+            if deadline <= t_ms and alert.series:
+                out.add(alert.series)
+        return out
 
     def firing(self) -> list[Alert]:
         """The firing alerts (those ``keep_firing_for`` holds included)."""

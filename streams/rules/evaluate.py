@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from streams.errors import PulselineError
 from streams.rules.expr import (
@@ -54,7 +54,7 @@ from streams.rules.expr import (
 from streams.rules.functions import range_function
 from streams.rules.gofmt import labels_string
 from streams.rules.gomath import go_div, go_mod, go_pow
-from streams.rules.series import LOOKBACK_MS, METRIC_NAME, Labels, SampleStore, sources_of
+from streams.rules.series import LOOKBACK_MS, METRIC_NAME, Labels, Series, sources_of
 
 
 class EvalError(PulselineError):
@@ -78,7 +78,7 @@ class Sample(NamedTuple):
 
 Vector = list[Sample]
 
-_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+ARITHMETIC: dict[str, Callable[[float, float], float]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
@@ -96,8 +96,15 @@ _COMPARISON: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+class SeriesSource(Protocol):
+    """Where an evaluation finds series: a :class:`SampleStore`, or a narrowed view of one."""
+
+    def select(self, selector: Selector) -> list[Series]:
+        """The series ``selector`` matches, sorted by labels."""
+
+
 def evaluate(
-    expr: Expr, store: SampleStore, t_ms: int, *, lookback_ms: int = LOOKBACK_MS
+    expr: Expr, store: SeriesSource, t_ms: int, *, lookback_ms: int = LOOKBACK_MS
 ) -> Vector:
     """The instant vector of ``expr`` at ``t_ms``.
 
@@ -110,6 +117,14 @@ def evaluate(
 def drop_name(labels: Labels) -> Labels:
     """``labels`` without ``__name__``."""
     return tuple(pair for pair in labels if pair[0] != METRIC_NAME)
+
+
+def grouping(agg: Aggregate) -> Callable[[Labels], Labels]:
+    """The labels of the group an aggregation puts a sample with ``labels`` in."""
+    names = frozenset(agg.labels)
+    if agg.without:
+        return lambda labels: tuple(p for p in labels if p[0] not in names and p[0] != METRIC_NAME)
+    return lambda labels: tuple(p for p in labels if p[0] in names)
 
 
 def merge_sources(*groups: Iterable[Hashable]) -> tuple[Hashable, ...]:
@@ -171,7 +186,7 @@ class _Group:
 
 
 class _Evaluator:
-    def __init__(self, store: SampleStore, t_ms: int, lookback_ms: int) -> None:
+    def __init__(self, store: SeriesSource, t_ms: int, lookback_ms: int) -> None:
         self.store = store
         self.t = t_ms
         self.lookback = lookback_ms
@@ -223,16 +238,7 @@ class _Evaluator:
         return _check_unique(out)
 
     def aggregate(self, agg: Aggregate) -> Vector:
-        names = frozenset(agg.labels)
-        if agg.without:
-
-            def key(labels: Labels) -> Labels:
-                return tuple(p for p in labels if p[0] not in names and p[0] != METRIC_NAME)
-        else:
-
-            def key(labels: Labels) -> Labels:
-                return tuple(p for p in labels if p[0] in names)
-
+        key = grouping(agg)
         groups: dict[Labels, _Group] = {}
         op = agg.op
         for s in self.eval(agg.expr):
@@ -264,7 +270,7 @@ class _Evaluator:
 
     def scalar_op(self, expr: ScalarOp) -> Vector:
         out: Vector = []
-        arithmetic = _ARITHMETIC.get(expr.op)
+        arithmetic = ARITHMETIC.get(expr.op)
         for s in self.eval(expr.vector):
             lv, rv = (expr.scalar, s.value) if expr.scalar_left else (s.value, expr.scalar)
             if arithmetic is not None:
@@ -295,7 +301,7 @@ class _Evaluator:
                     "matching labels must be unique on one side"
                 )
             right[sig] = rs
-        arithmetic = _ARITHMETIC.get(expr.op)
+        arithmetic = ARITHMETIC.get(expr.op)
         names = frozenset(expr.matching.labels)
         matched: set[Labels] = set()
         out: Vector = []

@@ -27,16 +27,26 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams.errors import PulselineError
 from streams.rules.alerts import AlertChange, AlertError, AlertState
-from streams.rules.evaluate import EvalError, evaluate
-from streams.rules.model import AlertingRule, RuleGroup
-from streams.rules.recording import OutputSample, RecordError, record
-from streams.rules.series import STALE, Labels, Provenance, SampleStore, is_stale
+from streams.rules.evaluate import EvalError, SeriesSource, evaluate
+from streams.rules.expr import Expr, selectors
+from streams.rules.model import AlertingRule, RecordingRule, RuleGroup
+from streams.rules.recording import OutputSample, RecordError, record, record_labels
+from streams.rules.scope import ScopedStore, narrow, plan_of
+from streams.rules.series import (
+    METRIC_NAME,
+    STALE,
+    Labels,
+    Provenance,
+    SampleStore,
+    Series,
+    is_stale,
+)
 
 
 class RuleEvalError(PulselineError):
@@ -105,28 +115,86 @@ class GroupEvaluator:
             if isinstance(rule, AlertingRule)
         }
         self._previous: dict[int, set[Labels]] = {}
+        self._plans = [plan_of(rule.expr) for rule in group.rules]
 
-    def evaluate(self, store: SampleStore, t_ms: int) -> GroupResult:
-        """Evaluate every rule at ``t_ms``, adding what they record to ``store``."""
+    def evaluate(
+        self, store: SampleStore, t_ms: int, changed: Iterable[Labels] | None = None
+    ) -> GroupResult:
+        """Evaluate the rules at ``t_ms``, adding what they record to ``store``.
+
+        Args:
+            store: the samples.
+            t_ms: the evaluation's instant.
+            changed: the series that got samples since the last evaluation: only what they
+                can change is evaluated (a rule that reads none of them is skipped, a
+                series-wise rule is evaluated for the outputs they feed, any other rule
+                whole). None: every rule, whole.
+        """
         result = GroupResult()
+        fresh = None if changed is None else _Changed(store, changed)
         for i, rule in enumerate(self.group.rules):
-            try:
-                vector = evaluate(rule.expr, store, t_ms)
-                if isinstance(rule, AlertingRule):
-                    state = self.alert_states[i]
-                    result.changes.extend(state.update(vector, t_ms))
-                    samples = []
-                    if self.alerts_series:
-                        samples = [OutputSample(lb, t_ms, v) for lb, v in state.series()]
+            view: SeriesSource = store
+            scope: set[Labels] | None = None
+            if fresh is not None:
+                plan = self._plans[i]
+                if plan is None:
+                    if not fresh.selected_by(rule.expr):
+                        continue
                 else:
-                    samples = record(
-                        rule, vector, t_ms, group_labels=self.group.labels, limit=self.group.limit
-                    )
-            except (EvalError, AlertError, RecordError) as exc:
-                result.errors.append(RuleEvalError(self.group.name, rule.name, t_ms, str(exc)))
-                continue
-            self._write(i, rule.name, samples, store, t_ms, result)
+                    narrowed = narrow(plan, store, fresh.series)
+                    if narrowed is None:
+                        continue
+                    view, scope = narrowed
+            written = self._run(i, view, scope, store, t_ms, result)
+            if fresh is not None:
+                fresh.add(written)
         return result
+
+    def evaluate_due(self, store: SampleStore, t_ms: int) -> GroupResult | None:
+        """Evaluate the alerts whose ``for`` or ``keep_firing_for`` runs out by ``t_ms``, and
+        only them; None when there are none."""
+        result: GroupResult | None = None
+        for i, state in self.alert_states.items():
+            due = state.due(t_ms)
+            if not due:
+                continue
+            result = result or GroupResult()
+            plan = self._plans[i]
+            view: SeriesSource = store if plan is None else ScopedStore(store, plan, due)
+            self._run(i, view, None if plan is None else due, store, t_ms, result)
+        return result
+
+    def _run(
+        self,
+        index: int,
+        view: SeriesSource,
+        scope: set[Labels] | None,
+        store: SampleStore,
+        t_ms: int,
+        result: GroupResult,
+    ) -> list[Labels]:
+        """Evaluate one rule over ``view`` (for ``scope`` only, unless None); the series it
+        wrote to ``store``."""
+        rule = self.group.rules[index]
+        try:
+            vector = evaluate(rule.expr, view, t_ms)
+            if isinstance(rule, AlertingRule):
+                state = self.alert_states[index]
+                result.changes.extend(state.update(vector, t_ms, scope))
+                samples = []
+                if self.alerts_series:
+                    samples = [OutputSample(lb, t_ms, v) for lb, v in state.series()]
+            else:
+                samples = record(
+                    rule, vector, t_ms, group_labels=self.group.labels, limit=self.group.limit
+                )
+        except (EvalError, AlertError, RecordError) as exc:
+            result.errors.append(RuleEvalError(self.group.name, rule.name, t_ms, str(exc)))
+            return []
+        if scope is not None and isinstance(rule, RecordingRule):
+            labels = self.group.labels
+            scope = {record_labels(rule, lb, labels) for lb in scope}
+        return self._write(index, rule.name, samples, store, t_ms, result, scope)
 
     def _write(
         self,
@@ -136,7 +204,8 @@ class GroupEvaluator:
         store: SampleStore,
         t_ms: int,
         result: GroupResult,
-    ) -> None:
+        scope: set[Labels] | None,
+    ) -> list[Labels]:
         written: set[Labels] = set()
         for sample in samples:
             problem = _append(store, sample)
@@ -145,10 +214,13 @@ class GroupEvaluator:
                 result.samples.append(sample)
             else:
                 result.errors.append(RuleEvalError(self.group.name, name, t_ms, problem))
-        for labels in sorted(self._previous.get(index, set()) - written):
+        previous = self._previous.get(index, set())
+        ended = previous - written if scope is None else (previous & scope) - written
+        for labels in sorted(ended):
             if store.add(labels, t_ms, STALE):
                 result.samples.append(OutputSample(labels, t_ms, STALE))
-        self._previous[index] = written
+        self._previous[index] = written if scope is None else (previous - ended) | written
+        return [*written, *ended]
 
     def to_dict(self) -> dict[str, Any]:
         """The state as plain JSON values: alerts per rule and the series rules wrote last."""
@@ -168,6 +240,36 @@ class GroupEvaluator:
         for key, series in data.get("previous", {}).items():
             if int(key) < len(self.group.rules):
                 self._previous[int(key)] = {tuple((n, v) for n, v in lb) for lb in series}
+
+
+class _Changed:
+    """The series that changed before and during one evaluation, by metric name."""
+
+    def __init__(self, store: SampleStore, labels: Iterable[Labels]) -> None:
+        self._store = store
+        self.series: list[Series] = []
+        self._names: set[str] = set()
+        self._seen: set[Labels] = set()
+        self.add(labels)
+
+    def add(self, labels: Iterable[Labels]) -> None:
+        """Count these series as changed too (a rule wrote them)."""
+        for lb in labels:
+            series = self._store.get(lb)
+            if series is not None and lb not in self._seen:
+                self._seen.add(lb)
+                self.series.append(series)
+                self._names.add(series.label_map.get(METRIC_NAME, ""))
+
+    def selected_by(self, expr: Expr) -> bool:
+        """Whether a selector of ``expr`` selects a changed series."""
+        for selector in selectors(expr):
+            if selector.metric is not None and selector.metric not in self._names:
+                continue
+            for s in self.series:
+                if selector.matches(s.label_map.get(METRIC_NAME, ""), s.label_map):
+                    return True
+        return False
 
 
 def _append(store: SampleStore, sample: OutputSample) -> str | None:

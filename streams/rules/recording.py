@@ -46,6 +46,20 @@ class OutputSample(NamedTuple):
     sources: tuple[Hashable, ...] = ()
 
 
+def record_labels(
+    rule: RecordingRule, labels: Labels, group_labels: Mapping[str, str] | None = None
+) -> Labels:
+    """The labels recording rule ``rule`` gives a result sample with ``labels``."""
+    out = dict(labels)
+    out[METRIC_NAME] = rule.name
+    for name, value in {**(group_labels or {}), **rule.labels}.items():
+        if value:
+            out[name] = value
+        else:
+            out.pop(name, None)
+    return tuple(sorted(out.items()))
+
+
 def record(
     rule: RecordingRule,
     vector: Iterable[Sample],
@@ -59,17 +73,10 @@ def record(
     Raises:
         RecordError: duplicate label sets after relabelling, or more samples than ``limit``.
     """
-    extra = {**(group_labels or {}), **rule.labels}
-    out: list[OutputSample] = []
-    for sample in vector:
-        labels = dict(sample.labels)
-        labels[METRIC_NAME] = rule.name
-        for name, value in extra.items():
-            if value:
-                labels[name] = value
-            else:
-                labels.pop(name, None)
-        out.append(OutputSample(tuple(sorted(labels.items())), t_ms, sample.value, sample.sources))
+    out = [
+        OutputSample(record_labels(rule, s.labels, group_labels), t_ms, s.value, s.sources)
+        for s in vector
+    ]
     if len({s.labels for s in out}) != len(out):
         raise RecordError(
             "vector contains metrics with the same labelset after applying rule labels"

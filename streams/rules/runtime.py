@@ -5,9 +5,12 @@ samples of every series its groups read (a :class:`~streams.rules.series.SampleS
 :class:`~streams.rules.group.GroupEvaluator` per group. It evaluates:
 
 - a group whenever samples for it arrive, at the newest sample's timestamp (event time), so
-  a breach is seen as soon as its sample is; and
-- every group on a timer (:meth:`RuleRuntime.tick`), at the wall clock, for what arrivals
-  cannot show: absence, ``for`` expiry and resolution.
+  a breach is seen as soon as its sample is; only what the arrived series can change is
+  evaluated (:mod:`streams.rules.scope`), so an arrival costs the rules and series it
+  touches, not the whole group;
+- on a timer (:meth:`RuleRuntime.tick`), at the wall clock: the alerts whose ``for`` or
+  ``keep_firing_for`` runs out, on time; and every group whole at its interval, for what
+  arrivals cannot show (absence, series that went away).
 
 An evaluation instant never goes back for a group, nor repeats: samples older than the last
 evaluation are evaluated a millisecond after it. Each evaluation's alert state changes
@@ -39,7 +42,7 @@ from streams.rules.alerts import AlertChange
 from streams.rules.group import GroupEvaluator, GroupResult, RuleEvalError
 from streams.rules.model import RuleGroup
 from streams.rules.routing import Forwarded, Router, partition_of
-from streams.rules.series import METRIC_NAME, SampleStore, horizon_ms, is_stale
+from streams.rules.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,7 @@ class _Partition:
         self.store = SampleStore(horizon)
         self.groups: dict[str, GroupEvaluator] = {}
         self.last_eval: dict[str, int] = {}
+        self.last_whole: dict[str, int] = {}
 
 
 class RuleRuntime:
@@ -127,7 +131,8 @@ class RuleRuntime:
         router: the loaded rules.
         partitions: partitions of ``rules.samples``.
         states: the persisted group states.
-        eval_every_s: how often :meth:`tick` evaluates a group that got no samples.
+        interval_s: how often :meth:`tick` evaluates a group whole, unless the group sets
+            its own ``interval``.
         clock: wall clock in ms.
     """
 
@@ -137,13 +142,13 @@ class RuleRuntime:
         partitions: int,
         states: StateTable,
         *,
-        eval_every_s: float = 1.0,
+        interval_s: float = 10.0,
         clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.router = router
         self.partitions = partitions
         self._states = states
-        self._every = round(eval_every_s * 1000)
+        self._interval = round(interval_s * 1000)
         self._clock = clock
         self._parts: dict[int, _Partition] = {}
         self._horizon = self._horizon_of(router)
@@ -206,42 +211,75 @@ class RuleRuntime:
         return added
 
     def on_records(self, partition: int, records: Iterable[Forwarded]) -> Outcome:
-        """Add forwarded samples; evaluate each group that got some at its newest timestamp."""
+        """Add forwarded samples; evaluate each group that got some at its newest timestamp,
+        for what the series that got samples can change."""
         part = self._part(partition)
         add = part.store.add
         newest: dict[str, int] = {}
+        changed: dict[str, set[Labels]] = {}
         for record in records:
             top = newest.get(record.group)
+            series = changed.setdefault(record.group, set())
             for labels, ts, value, source in record.samples:
                 add(labels, ts, value, source)
+                series.add(labels)  # a replay too: it may not have been evaluated before
                 if top is None or ts > top:
                     top = ts
             if top is not None:
                 newest[record.group] = top
         outcome = Outcome()
         for group, ts in newest.items():
-            self._evaluate(part, group, ts, outcome)
+            self._evaluate(part, group, ts, outcome, changed[group])
         return outcome
 
+    def _interval_of(self, group: str) -> int:
+        interval = self.router.groups[group].interval_s
+        return self._interval if interval is None else round(interval * 1000)
+
+    def _whole_due(self, part: _Partition, group: str, now: int) -> bool:
+        last = part.last_whole.get(group)
+        return last is None or now - last >= self._interval_of(group)
+
     def due(self, partition: int) -> list[str]:
-        """The partition's groups not evaluated for ``eval_every_s``."""
+        """The partition's groups with something to evaluate at the clock: an alert whose
+        ``for`` or ``keep_firing_for`` ran out, or the group's interval since it was last
+        evaluated whole."""
         part = self._part(partition)
         now = self._clock()
-        return [
-            g for g in self.groups_of(partition) if now - part.last_eval.get(g, 0) >= self._every
-        ]
+        out = []
+        for group in self.groups_of(partition):
+            evaluator = part.groups.get(group)
+            if self._whole_due(part, group, now) or (
+                evaluator is not None and any(s.due(now) for s in evaluator.alert_states.values())
+            ):
+                out.append(group)
+        return out
 
     def tick(self, partition: int, groups: Iterable[str] | None = None) -> Outcome:
-        """Evaluate ``groups`` (default: the :meth:`due` ones) of a partition at the clock."""
+        """Evaluate ``groups`` (default: the :meth:`due` ones) of a partition at the clock:
+        whole when their interval is up, else the alerts whose deadlines ran out."""
         part = self._part(partition)
         now = self._clock()
         outcome = Outcome()
         for group in self.due(partition) if groups is None else groups:
-            self._evaluate(part, group, now, outcome)
+            if self._whole_due(part, group, now):
+                part.last_whole[group] = now
+                self._evaluate(part, group, now, outcome)
+            else:
+                self._evaluate(part, group, now, outcome, due_only=True)
         part.store.prune(now)
         return outcome
 
-    def _evaluate(self, part: _Partition, group: str, t_ms: int, outcome: Outcome) -> None:
+    def _evaluate(
+        self,
+        part: _Partition,
+        group: str,
+        t_ms: int,
+        outcome: Outcome,
+        changed: Iterable[Labels] | None = None,
+        *,
+        due_only: bool = False,
+    ) -> None:
         evaluator = self._evaluator(part, group)
         if evaluator is None:
             return
@@ -250,8 +288,13 @@ class RuleRuntime:
             # Never back, and never twice at one instant: a recording rule would write two
             # values under one timestamp (Prometheus refuses the second as a duplicate).
             t_ms = last + 1
+        if due_only:
+            result = evaluator.evaluate_due(part.store, t_ms)
+            if result is None:
+                return
+        else:
+            result = evaluator.evaluate(part.store, t_ms, changed)
         part.last_eval[group] = t_ms
-        result = evaluator.evaluate(part.store, t_ms)
         self._collect(group, evaluator, result, t_ms, outcome)
 
     @staticmethod

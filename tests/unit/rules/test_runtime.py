@@ -137,14 +137,36 @@ def test_a_breach_goes_pending_then_firing_and_a_restart_keeps_it(router: Router
 
 def test_the_timer_resolves_an_alert_whose_series_went_away(router: Router) -> None:
     clock = Clock()
-    runtime = RuleRuntime(router, 1, {}, clock=clock)
+    runtime = RuleRuntime(router, 1, {}, clock=clock, interval_s=10)
     runtime.on_records(0, forward(router, [Point("door", {}, {"open": 1.0}, T0)], 1))
-    clock.now = T0 + 299_000  # inside the 5-minute lookback: still open
+    clock.now = T0 + 295_000  # inside the 5-minute lookback: still open
     assert runtime.tick(0).events == []
-    clock.now = T0 + 301_000
+    clock.now = T0 + 304_000  # gone, but the group's interval is not up
+    assert runtime.due(0) == []
+    assert runtime.tick(0).events == []
+    clock.now = T0 + 305_000
+    assert runtime.due(0) == ["temps", "doors"]
     resolved = runtime.tick(0)
     assert [(e["rule"], e["state"]) for e in resolved.events] == [("DoorOpen", "resolved")]
-    assert resolved.events[0]["endsAt"] is not None
+    assert resolved.events[0]["endsAt"] == "2023-11-14T22:18:25.000Z"
+
+
+def test_the_timer_fires_a_pending_alert_on_time_without_a_new_sample(router: Router) -> None:
+    clock = Clock()
+    runtime = RuleRuntime(router, 1, {}, clock=clock, interval_s=3600)
+    runtime.tick(0)  # the first whole evaluation: the next is an hour away
+    first = runtime.on_records(0, forward(router, [temp("a", 35.0, T0 + 1)], 1))
+    assert [e["state"] for e in first.events] == ["pending"]
+    clock.now = T0 + 60_000
+    assert runtime.due(0) == []
+    clock.now = T0 + 60_001  # `for: 1m` ran out
+    assert runtime.due(0) == ["temps"]
+    fired = runtime.tick(0)
+    assert [(e["state"], e["evaluatedAt"]) for e in fired.events] == [
+        ("firing", "2023-11-14T22:14:20.001Z")
+    ]
+    assert fired.recorded == []  # only the alert was evaluated
+    assert runtime.due(0) == []
 
 
 def test_evaluation_time_never_goes_back(router: Router) -> None:
