@@ -3,16 +3,19 @@
 Starts a private stack on free ports of 127.0.0.1 (the broker, a VictoriaMetrics, one worker
 with 100 alert rules in 10 groups, one collector) and keeps a background load flowing
 through the collector: ``--rate`` samples per second that rules read (200 hosts x 10 fields;
-each field read by 10 rules, over all 200 hosts) and ``--noise`` samples per second of a
-measurement no rule reads. Then, ``--breaches`` times, it pushes one sample that breaches a
-rule and times how long until the firing event is on ``alerts.events``, as a consumer of
-that topic sees it. Prints p50, p99 and the slowest.
+each field read by 10 rules, over all 200 hosts; the hosts push in 20 groups spread over the
+period, as the collector spreads scrapes, or all at once with ``--lockstep``) and ``--noise``
+samples per second of a measurement no rule reads. Then, ``--breaches`` times, it pushes
+one sample that breaches a rule and times how long until the firing event is on
+``alerts.events``, as a consumer of that topic sees it. Prints p50, p99 and the slowest,
+and the time each stage took (from the Kafka timestamps of the breach's ``metrics.raw`` and
+``rules.samples`` records and of its event).
 
 Then it measures the evaluation alone, in this process, without Kafka: the cost per sample
 of routing samples to the rule groups and evaluating the 100 rules on arrival, in batches as
-the worker takes them.
+the worker takes them: one host's samples per take, and all hosts' at once.
 
-    python bench/alerts.py [--rate 1000] [--noise 20000] [--breaches 200]
+    python bench/alerts.py [--rate 1000] [--noise 20000] [--breaches 200] [--lockstep]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from streams.stack import components
 from streams.stack.processes import free_port
 
 GROUPS, RULES_PER_GROUP, HOSTS, FIELDS = 10, 10, 200, 10
+SLICES = 20  # the rule-read load's hosts push in this many groups, spread over the period
 
 
 def rule_file() -> str:
@@ -65,28 +69,35 @@ def rule_file() -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_body(measurement: str, ts: int) -> bytes:
-    """One sample of every field of every host: ``HOSTS * FIELDS`` samples."""
+def load_body(measurement: str, ts: int, hosts: range) -> bytes:
+    """One sample of every field of ``hosts``: ``len(hosts) * FIELDS`` samples."""
     return "\n".join(
         f"{measurement},host=h{h},rack=r{h % 10} "
         + ",".join(f"f{f}={(h + f + ts // 1000) % 100}" for f in range(FIELDS))
         + f" {ts}"
-        for h in range(HOSTS)
+        for h in hosts
     ).encode()
 
 
-async def background(session: aiohttp.ClientSession, url: str, measurement: str, rate: int) -> None:
-    """Push ``rate`` samples/s of ``measurement`` (``load`` is read by rules, ``noise`` not)."""
+async def background(
+    session: aiohttp.ClientSession, url: str, measurement: str, rate: int, slices: int
+) -> None:
+    """Push ``rate`` samples/s of ``measurement`` (``load`` is read by rules, ``noise`` not):
+    every host once per period, the hosts in ``slices`` pushes spread evenly over it."""
     if rate <= 0:
         return
     period = HOSTS * FIELDS / rate
+    size = -(-HOSTS // slices)
+    parts = [range(start, min(start + size, HOSTS)) for start in range(0, HOSTS, size)]
+    next_at = time.monotonic()
     while True:
-        started = time.monotonic()
-        body = load_body(measurement, time.time_ns() // 1_000_000)
-        async with session.post(url, data=body) as response:
-            if response.status != 204:
-                raise SystemExit(f"background push failed: {response.status}")
-        await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+        for hosts in parts:
+            body = load_body(measurement, time.time_ns() // 1_000_000, hosts)
+            async with session.post(url, data=body) as response:
+                if response.status != 204:
+                    raise SystemExit(f"background push failed: {response.status}")
+            next_at += period / len(parts)
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
 @dataclass
@@ -102,7 +113,10 @@ class Stamps:
 
 
 async def measure(
-    collector: str, broker: str, topics: TopicSettings, rate: int, noise: int, breaches: int
+    collector: str,
+    broker: str,
+    topics: TopicSettings,
+    args: argparse.Namespace,
 ) -> tuple[list[float], dict[str, Stamps]]:
     url = f"{collector}/api/v2/write?precision=ms"
     # A reader of alerts.events tuned for latency, as an alert router would be.
@@ -127,11 +141,13 @@ async def measure(
     latencies: list[float] = []
     async with aiohttp.ClientSession() as session:
         loads = [
-            asyncio.create_task(background(session, url, "load", rate)),
-            asyncio.create_task(background(session, url, "noise", noise)),
+            asyncio.create_task(
+                background(session, url, "load", args.rate, 1 if args.lockstep else SLICES)
+            ),
+            asyncio.create_task(background(session, url, "noise", args.noise, 1)),
         ]
         await asyncio.sleep(15)  # warm: every group evaluated, the load flowing
-        for i in range(-5, breaches):  # five unmeasured first
+        for i in range(-5, args.breaches):  # five unmeasured first
             host = f"b{i + 5}"
             sent = time.perf_counter()
             pushed[host] = time.time() * 1000
@@ -150,7 +166,7 @@ async def measure(
             load.cancel()
     reader.cancel()
     await consumer.stop()
-    measured = {f"b{i + 5}" for i in range(breaches)}
+    measured = {f"b{i + 5}" for i in range(args.breaches)}
     stamps = {host: stamp for host, stamp in stamps.items() if host in measured}
     for host, stamp in stamps.items():
         stamp.pushed = pushed[host]
@@ -206,36 +222,38 @@ def stages(stamps: dict[str, Stamps]) -> str:
     return f"{by_stage}; the slowest: {where} ms"
 
 
-def evaluation_cost(rules: Path, samples: int = 200_000) -> float:
-    """Seconds per sample to route, forward and evaluate, one batch per timestamp."""
+def evaluation_cost(rules: Path, hosts_per_take: int, samples: int = 200_000) -> float:
+    """Seconds per sample to route, forward and evaluate, each take holding every field of
+    ``hosts_per_take`` hosts at one timestamp."""
     router = Router(load_rule_files([rules]))
     runtime = RuleRuntime(router, 1, {})
     start = time.time_ns() // 1_000_000
-    steps = samples // (HOSTS * FIELDS)
-    bodies = []
-    for step in range(steps):
-        ts = start + step * 1000
-        points = [
-            Point(
-                "load",
-                {"host": f"h{h}", "rack": f"r{h % 10}"},
-                {f"f{f}": float((h + f + step) % 100) for f in range(FIELDS)},
-                ts,
+    takes = []
+    for step in range(samples // (HOSTS * FIELDS)):
+        for first in range(0, HOSTS, hosts_per_take):
+            ts = start + step * 1000 + first
+            takes.append(
+                [
+                    Point(
+                        "load",
+                        {"host": f"h{h}", "rack": f"r{h % 10}"},
+                        {f"f{f}": float((h + f + step) % 100) for f in range(FIELDS)},
+                        ts,
+                    )
+                    for h in range(first, min(first + hosts_per_take, HOSTS))
+                ]
             )
-            for h in range(HOSTS)
-        ]
-        bodies.append(points)
     elapsed = 0.0
-    for step, points in enumerate(bodies):
+    for offset, points in enumerate(takes):
         began = time.perf_counter()
         routed = router.route(points)
         records = [
-            decode_forward(encode_forward(g, [("raw", 0, step)], [(0, x) for x in samples]))
+            decode_forward(encode_forward(g, [("raw", 0, offset)], [(0, x) for x in samples]))
             for g, samples in routed.items()
         ]
         runtime.on_records(0, records)
         elapsed += time.perf_counter() - began
-    return elapsed / (steps * HOSTS * FIELDS)
+    return elapsed / (len(takes) * hosts_per_take * FIELDS)
 
 
 def main() -> int:
@@ -243,6 +261,12 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1_000, help="samples/s read by rules")
     parser.add_argument("--noise", type=int, default=20_000, help="samples/s no rule reads")
     parser.add_argument("--breaches", type=int, default=200)
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="every host of the rule-read load pushes at the same instant (default: in "
+        f"{SLICES} groups spread over the period, as scrapes and agents are spread)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-alerts-"))
     rules = workdir / "rules.yml"
@@ -273,23 +297,24 @@ def main() -> int:
             process = components.pulseline(command, workdir, env, ready_url=ready)
             process.start().wait_ready(60)
             stack.callback(process.stop)
-        latencies, stamps = asyncio.run(
-            measure(collector, broker, settings.topics, args.rate, args.noise, args.breaches)
-        )
+        latencies, stamps = asyncio.run(measure(collector, broker, settings.topics, args))
     cuts = statistics.quantiles(latencies, n=100)
+    shape = "all at once" if args.lockstep else f"in {SLICES} pushes spread over each period"
     print(
         f"alerts: push to firing event on alerts.events, {len(latencies)} breaches, "
         f"{GROUPS * RULES_PER_GROUP} rules, background {args.rate:,} samples/s read by rules "
-        f"and {args.noise:,} not: "
+        f"({HOSTS} hosts x {FIELDS} fields, {shape}) and {args.noise:,} not: "
         f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
         f"max {max(latencies) * 1000:.1f} ms"
     )
     print(f"alerts: by stage: {stages(stamps)}")
-    cost = evaluation_cost(rules)
-    print(
-        f"alerts: routing and evaluating {GROUPS * RULES_PER_GROUP} rules on arrival: "
-        f"{cost * 1e6:.2f} µs per sample ({1 / cost:,.0f} samples/s per core)"
-    )
+    for hosts in (1, HOSTS):
+        cost = evaluation_cost(rules, hosts)
+        print(
+            f"alerts: routing and evaluating {GROUPS * RULES_PER_GROUP} rules on arrival, "
+            f"{hosts * FIELDS} samples per take: {cost * 1e6:.2f} µs per sample "
+            f"({1 / cost:,.0f} samples/s per core)"
+        )
     return 0
 
 

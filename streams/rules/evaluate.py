@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple, Protocol
@@ -77,6 +78,7 @@ class Sample(NamedTuple):
 
 
 Vector = list[Sample]
+GROUPING_MEMO = 100_000
 
 ARITHMETIC: dict[str, Callable[[float, float], float]] = {
     "+": lambda a, b: a + b,
@@ -119,12 +121,29 @@ def drop_name(labels: Labels) -> Labels:
     return tuple(pair for pair in labels if pair[0] != METRIC_NAME)
 
 
+@functools.lru_cache(maxsize=4096)
 def grouping(agg: Aggregate) -> Callable[[Labels], Labels]:
-    """The labels of the group an aggregation puts a sample with ``labels`` in."""
+    """The labels of the group an aggregation puts a sample with ``labels`` in.
+
+    One function per aggregation, remembering the groups of the label sets it saw (up to
+    :data:`GROUPING_MEMO` of them): evaluations come again and again for the same series.
+    """
     names = frozenset(agg.labels)
-    if agg.without:
-        return lambda labels: tuple(p for p in labels if p[0] not in names and p[0] != METRIC_NAME)
-    return lambda labels: tuple(p for p in labels if p[0] in names)
+    memo: dict[Labels, Labels] = {}
+
+    def group(labels: Labels) -> Labels:
+        found = memo.get(labels)
+        if found is None:
+            if len(memo) >= GROUPING_MEMO:
+                memo.clear()
+            if agg.without:
+                found = tuple(p for p in labels if p[0] not in names and p[0] != METRIC_NAME)
+            else:
+                found = tuple(p for p in labels if p[0] in names)
+            memo[labels] = found
+        return found
+
+    return group
 
 
 def merge_sources(*groups: Iterable[Hashable]) -> tuple[Hashable, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from streams.rules.gomath import duration_seconds, kahan_inc
+from streams.rules.gomath import duration_seconds
 
 
 def extrapolated_rate(
@@ -83,24 +83,40 @@ def irate(ts: list[int], values: list[float]) -> float | None:
 
 
 def avg_over_time(values: list[float]) -> float:
-    """Incremental mean with Kahan-Neumaier compensation; infinities handled as Go does."""
+    """Incremental mean with Kahan-Neumaier compensation; infinities handled as Go does.
+
+    Each step is Prometheus' ``kahanSumInc``, written out: this runs for every sample in
+    range of every series a rule averages.
+    """
     mean = c = count = 0.0
+    isinf = math.isinf
     for v in values:
         count += 1
-        if math.isinf(mean):
-            if math.isinf(v) and (mean > 0) == (v > 0):
+        if isinf(mean):
+            if isinf(v) and (mean > 0) == (v > 0):
                 continue
-            if not math.isinf(v) and v == v:
+            if not isinf(v) and v == v:
                 continue
-        mean, c = kahan_inc(v / count - mean / count, mean, c)
-    return mean if math.isinf(mean) else mean + c
+        inc = v / count - mean / count
+        t = mean + inc
+        if abs(mean) >= abs(inc):
+            c += (mean - t) + inc
+        else:
+            c += (inc - t) + mean
+        mean = t
+    return mean if isinf(mean) else mean + c
 
 
 def sum_over_time(values: list[float]) -> float:
-    """Kahan-Neumaier sum."""
+    """Kahan-Neumaier sum (Prometheus' ``kahanSumInc``, written out)."""
     total = c = 0.0
     for v in values:
-        total, c = kahan_inc(v, total, c)
+        t = total + v
+        if abs(total) >= abs(v):
+            c += (total - t) + v
+        else:
+            c += (v - t) + total
+        total = t
     return total if math.isinf(total) else total + c
 
 

@@ -121,16 +121,6 @@ def go_pow(x: float, y: float) -> float:
     return _ldexp(a1, ae)
 
 
-def kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
-    """One step of Prometheus' Kahan-Neumaier summation: the new sum and compensation."""
-    t = total + inc
-    if abs(total) >= abs(inc):
-        c += (total - t) + inc
-    else:
-        c += (inc - t) + total
-    return t, c
-
-
 def duration_seconds(ms: int) -> float:
     """``time.Duration.Seconds()`` of a duration given in milliseconds."""
     sec, rest = divmod(ms, 1000) if ms >= 0 else (-((-ms) // 1000), -((-ms) % 1000))

@@ -34,10 +34,10 @@ from typing import Any
 from streams.errors import PulselineError
 from streams.rules.alerts import AlertChange, AlertError, AlertState
 from streams.rules.evaluate import EvalError, SeriesSource, evaluate
-from streams.rules.expr import Expr, selectors
+from streams.rules.expr import Expr, Selector, selectors
 from streams.rules.model import AlertingRule, RecordingRule, RuleGroup
 from streams.rules.recording import OutputSample, RecordError, record, record_labels
-from streams.rules.scope import ScopedStore, narrow, plan_of
+from streams.rules.scope import Narrower, plan_of
 from streams.rules.series import (
     METRIC_NAME,
     STALE,
@@ -115,7 +115,10 @@ class GroupEvaluator:
             if isinstance(rule, AlertingRule)
         }
         self._previous: dict[int, set[Labels]] = {}
-        self._plans = [plan_of(rule.expr) for rule in group.rules]
+        self._narrowers = [
+            None if plan is None else Narrower(plan)
+            for plan in (plan_of(rule.expr) for rule in group.rules)
+        ]
 
     def evaluate(
         self, store: SampleStore, t_ms: int, changed: Iterable[Labels] | None = None
@@ -136,12 +139,12 @@ class GroupEvaluator:
             view: SeriesSource = store
             scope: set[Labels] | None = None
             if fresh is not None:
-                plan = self._plans[i]
-                if plan is None:
+                narrower = self._narrowers[i]
+                if narrower is None:
                     if not fresh.selected_by(rule.expr):
                         continue
                 else:
-                    narrowed = narrow(plan, store, fresh.series)
+                    narrowed = narrower.narrow(store, fresh.named(narrower.plan.selector))
                     if narrowed is None:
                         continue
                     view, scope = narrowed
@@ -159,9 +162,11 @@ class GroupEvaluator:
             if not due:
                 continue
             result = result or GroupResult()
-            plan = self._plans[i]
-            view: SeriesSource = store if plan is None else ScopedStore(store, plan, due)
-            self._run(i, view, None if plan is None else due, store, t_ms, result)
+            narrower = self._narrowers[i]
+            if narrower is None:
+                self._run(i, store, None, store, t_ms, result)
+            else:
+                self._run(i, narrower.inputs(store, due), due, store, t_ms, result)
         return result
 
     def _run(
@@ -247,29 +252,29 @@ class _Changed:
 
     def __init__(self, store: SampleStore, labels: Iterable[Labels]) -> None:
         self._store = store
-        self.series: list[Series] = []
-        self._names: set[str] = set()
-        self._seen: set[Labels] = set()
+        self._by_name: dict[str, dict[Labels, Series]] = {}
         self.add(labels)
 
     def add(self, labels: Iterable[Labels]) -> None:
         """Count these series as changed too (a rule wrote them)."""
         for lb in labels:
             series = self._store.get(lb)
-            if series is not None and lb not in self._seen:
-                self._seen.add(lb)
-                self.series.append(series)
-                self._names.add(series.label_map.get(METRIC_NAME, ""))
+            if series is not None:
+                self._by_name.setdefault(series.label_map.get(METRIC_NAME, ""), {})[lb] = series
+
+    def named(self, selector: Selector) -> Iterable[Series]:
+        """The changed series that may match ``selector``: those of its metric, if it has one."""
+        if selector.metric is not None:
+            return self._by_name.get(selector.metric, {}).values()
+        return (s for pool in self._by_name.values() for s in pool.values())
 
     def selected_by(self, expr: Expr) -> bool:
         """Whether a selector of ``expr`` selects a changed series."""
-        for selector in selectors(expr):
-            if selector.metric is not None and selector.metric not in self._names:
-                continue
-            for s in self.series:
-                if selector.matches(s.label_map.get(METRIC_NAME, ""), s.label_map):
-                    return True
-        return False
+        return any(
+            selector.matches(s.label_map.get(METRIC_NAME, ""), s.label_map)
+            for selector in selectors(expr)
+            for s in self.named(selector)
+        )
 
 
 def _append(store: SampleStore, sample: OutputSample) -> str | None:

@@ -87,52 +87,71 @@ def _then(
     return lambda labels: second(first(labels))
 
 
-class ScopedStore:
-    """A store as an evaluation narrowed to a scope sees it: only the series that feed it.
+class Inputs:
+    """The series a narrowed evaluation reads, sorted by labels, in place of a store."""
 
-    Args:
-        store: every series.
-        plan: the rule's plan.
-        scope: output label sets.
-        inputs: the inputs of the scope when already known (sorted by labels); else they are
-            found among the selector's series.
-    """
-
-    def __init__(
-        self,
-        store: SampleStore,
-        plan: Plan,
-        scope: Collection[Labels],
-        inputs: list[Series] | None = None,
-    ) -> None:
-        self._store = store
-        self._plan = plan
-        self._scope = scope
-        self._inputs = inputs
+    def __init__(self, series: list[Series]) -> None:
+        self._series = series
 
     def select(self, selector: Selector) -> list[Series]:
-        """The selector's series that feed the scope, sorted by labels."""
-        if self._inputs is not None:
-            return self._inputs
-        output, scope = self._plan.output, self._scope
-        return [s for s in self._store.select(selector) if output(s.labels) in scope]
+        """The inputs (the rule's one selector matches each of them)."""
+        return self._series
 
 
-def narrow(
-    plan: Plan, store: SampleStore, changed: Iterable[Series]
-) -> tuple[ScopedStore, set[Labels]] | None:
-    """The view and scope of an evaluation for what ``changed`` series can change; None when
-    the rule reads none of them."""
-    selector = plan.selector
-    matched = [
-        s
-        for s in dict.fromkeys(changed)
-        if selector.matches(s.label_map.get(METRIC_NAME, ""), s.label_map)
-    ]
-    if not matched:
-        return None
-    scope = {plan.output(s.labels) for s in matched}
-    if plan.one_to_one and selector.metric is not None:
-        matched.sort(key=lambda s: s.labels)
-        return ScopedStore(store, plan, scope, matched), scope
-    return ScopedStore(store, plan, scope), scope
+class Narrower:
+    """Narrows the evaluations of one series-wise rule.
+
+    For a selector with a metric name it keeps the selected series by the output they feed,
+    following the store's :meth:`~streams.rules.series.SampleStore.created` list, so finding
+    the inputs of a scope costs the size of the scope, not of the store.
+
+    Args:
+        plan: the rule's plan.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._store: SampleStore | None = None
+        self._epoch = -1
+        self._position = 0
+        self._by_output: dict[Labels, list[Series]] = {}
+
+    def narrow(
+        self, store: SampleStore, changed: Iterable[Series]
+    ) -> tuple[Inputs, set[Labels]] | None:
+        """The inputs and scope of an evaluation for what ``changed`` series can change; None
+        when the rule reads none of them."""
+        selector, output = self.plan.selector, self.plan.output
+        matched = [s for s in changed if _selects(selector, s)]
+        if not matched:
+            return None
+        scope = {output(s.labels) for s in matched}
+        if self.plan.one_to_one and selector.metric is not None:
+            return Inputs(sorted(set(matched), key=_labels)), scope
+        return self.inputs(store, scope), scope
+
+    def inputs(self, store: SampleStore, scope: Collection[Labels]) -> Inputs:
+        """The series of ``store`` that feed ``scope``."""
+        selector, output = self.plan.selector, self.plan.output
+        if selector.metric is None:
+            return Inputs([s for s in store.select(selector) if output(s.labels) in scope])
+        if store is not self._store or store.epoch != self._epoch:
+            self._store, self._epoch, self._position = store, store.epoch, 0
+            self._by_output = {}
+        created = store.created(selector.metric)
+        for series in created[self._position :]:
+            if _selects(selector, series):
+                self._by_output.setdefault(output(series.labels), []).append(series)
+        self._position = len(created)
+        found = [s for key in scope for s in self._by_output.get(key, ())]
+        found.sort(key=_labels)
+        return Inputs(found)
+
+
+def _selects(selector: Selector, series: Series) -> bool:
+    labels = series.label_map
+    return selector.matches(labels.get(METRIC_NAME, ""), labels)
+
+
+def _labels(series: Series) -> Labels:
+    return series.labels

@@ -232,13 +232,16 @@ class SampleStore:
     Attributes:
         replayed: samples ignored because their series already had one at or after their
             timestamp.
+        epoch: counts the prunes that dropped series (see :meth:`created`).
     """
 
     def __init__(self, horizon_ms: int | None = None) -> None:
         self.horizon_ms = horizon_ms
         self.replayed = 0
+        self.epoch = 0
         self._series: dict[Labels, Series] = {}
         self._by_name: dict[str, dict[Labels, Series]] = {}
+        self._created: dict[str, list[Series]] = {}
 
     def __len__(self) -> int:
         return len(self._series)
@@ -277,6 +280,11 @@ class SampleStore:
     def series(self) -> Iterator[Series]:
         """Every series, in no particular order."""
         return iter(self._series.values())
+
+    def created(self, metric: str) -> list[Series]:
+        """The series of ``metric`` in the order they were created; only appended to until
+        :attr:`epoch` changes (an index can follow it from where it stopped)."""
+        return self._created.get(metric, [])
 
     def select(self, selector: Selector) -> list[Series]:
         """The series a selector matches, sorted by labels (as Prometheus' storage returns
@@ -320,13 +328,18 @@ class SampleStore:
             del pool[labels]
             if not pool:
                 del self._by_name[name]
+        if gone:
+            self.epoch += 1
+            self._created = {name: list(pool.values()) for name, pool in self._by_name.items()}
         return len(gone)
 
     def _create(self, labels: Labels) -> Series:
         series = Series(labels)
         series.prune_at = math.inf if self.horizon_ms is None else 0.0
         self._series[labels] = series
-        self._by_name.setdefault(metric_of(labels) or "", {})[labels] = series
+        name = metric_of(labels) or ""
+        self._by_name.setdefault(name, {})[labels] = series
+        self._created.setdefault(name, []).append(series)
         return series
 
     def _prune(self, series: Series, now_ms: int) -> None:

@@ -11,7 +11,7 @@ from streams.rules.group import GroupEvaluator
 from streams.rules.loader import load_rule_file
 from streams.rules.notation import expand_values, parse_series
 from streams.rules.promql import parse_expr
-from streams.rules.scope import narrow, plan_of
+from streams.rules.scope import Narrower, plan_of
 from streams.rules.series import STALE, SampleStore, series_labels
 
 M = 60_000
@@ -47,7 +47,7 @@ def test_a_narrowed_evaluation_is_the_whole_one_restricted_to_its_scope(
         return  # duplicate label sets: the whole evaluation fails, a narrowed one may not
     every = sorted(store.series(), key=lambda s: s.labels)
     changed = [every[i % len(every)] for i in picks]
-    narrowed = narrow(plan, store, changed)
+    narrowed = Narrower(plan).narrow(store, changed)
     if narrowed is None:  # the expression reads none of them
         assert not any(plan.selector.matches(s.labels[0][1], s.label_map) for s in changed)
         return
