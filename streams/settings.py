@@ -277,10 +277,11 @@ class RuleSettings(BaseModel):
         (), description="Prometheus rule files; relative to the settings file. None: no rules."
     )
     interval_s: float = Field(
-        10.0,
+        60.0,
         gt=0,
         description="How often a group without its own `interval` is evaluated whole at the "
-        "wall clock (absence, series that went away), besides evaluations on sample arrival.",
+        "wall clock (absence, series that went away), besides evaluations on sample arrival; "
+        "Prometheus' default `evaluation_interval`.",
     )
     tick_s: float = Field(
         1.0,

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple, Protocol
 
@@ -55,7 +56,14 @@ from streams.rules.expr import (
 from streams.rules.functions import range_function
 from streams.rules.gofmt import labels_string
 from streams.rules.gomath import go_div, go_mod, go_pow
-from streams.rules.series import LOOKBACK_MS, METRIC_NAME, Labels, Series, sources_of
+from streams.rules.series import (
+    LOOKBACK_MS,
+    METRIC_NAME,
+    Labels,
+    Provenance,
+    Series,
+    sources_of,
+)
 
 
 class EvalError(PulselineError):
@@ -229,11 +237,24 @@ class _Evaluator:
         return self.set_op(expr)
 
     def selector(self, selector: Selector) -> Vector:
+        # Series.latest and sources_of, written out: this is the innermost loop of evaluation.
+        t = self.t
+        oldest = t - self.lookback
         out: Vector = []
         for series in self.store.select(selector):
-            value = series.latest(self.t, self.lookback)
-            if value is not None:
-                out.append(Sample(series.labels, value, sources_of(series)))
+            ts = series.ts
+            i = bisect_right(ts, t) - 1
+            if i < 0 or ts[i] < oldest:
+                continue
+            value = series.values[i]
+            if value != value and series.stale is not None and ts[i] in series.stale:
+                continue
+            source = series.source
+            if source is None:
+                sources: tuple[Hashable, ...] = ()
+            else:
+                sources = source if type(source) is Provenance else (source,)
+            out.append(Sample(series.labels, value, sources))
         return out
 
     def range_call(self, call: RangeCall) -> Vector:

@@ -142,7 +142,7 @@ class RuleRuntime:
         partitions: int,
         states: StateTable,
         *,
-        interval_s: float = 10.0,
+        interval_s: float = 60.0,
         clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.router = router

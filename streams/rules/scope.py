@@ -101,9 +101,10 @@ class Inputs:
 class Narrower:
     """Narrows the evaluations of one series-wise rule.
 
-    For a selector with a metric name it keeps the selected series by the output they feed,
-    following the store's :meth:`~streams.rules.series.SampleStore.created` list, so finding
-    the inputs of a scope costs the size of the scope, not of the store.
+    For a selector with a metric name it keeps the selected series in label order, each with
+    the output it feeds, following the store's
+    :meth:`~streams.rules.series.SampleStore.created` list (sorted again only when series
+    come or go), so finding the inputs of a scope never searches or sorts the store.
 
     Args:
         plan: the rule's plan.
@@ -114,7 +115,9 @@ class Narrower:
         self._store: SampleStore | None = None
         self._epoch = -1
         self._position = 0
-        self._by_output: dict[Labels, list[Series]] = {}
+        self._outputs: dict[Labels, int] = {}  # output -> its number
+        self._by_output: dict[int, list[Series]] = {}
+        self._ordered: list[tuple[Series, int]] = []  # by labels, with the output's number
 
     def narrow(
         self, store: SampleStore, changed: Iterable[Series]
@@ -131,21 +134,34 @@ class Narrower:
         return self.inputs(store, scope), scope
 
     def inputs(self, store: SampleStore, scope: Collection[Labels]) -> Inputs:
-        """The series of ``store`` that feed ``scope``."""
+        """The series of ``store`` that feed ``scope``, in label order."""
         selector, output = self.plan.selector, self.plan.output
         if selector.metric is None:
             return Inputs([s for s in store.select(selector) if output(s.labels) in scope])
+        self._follow(store, selector.metric)
+        numbers = {self._outputs[key] for key in scope if key in self._outputs}
+        by_output = self._by_output
+        if sum(len(by_output[n]) for n in numbers) * 4 < len(self._ordered):
+            found = [s for n in numbers for s in by_output[n]]
+            found.sort(key=_labels)
+            return Inputs(found)
+        return Inputs([s for s, n in self._ordered if n in numbers])
+
+    def _follow(self, store: SampleStore, metric: str) -> None:
         if store is not self._store or store.epoch != self._epoch:
             self._store, self._epoch, self._position = store, store.epoch, 0
-            self._by_output = {}
-        created = store.created(selector.metric)
+            self._outputs, self._by_output, self._ordered = {}, {}, []
+        created = store.created(metric)
+        if self._position == len(created):
+            return
+        selector, output = self.plan.selector, self.plan.output
         for series in created[self._position :]:
             if _selects(selector, series):
-                self._by_output.setdefault(output(series.labels), []).append(series)
+                number = self._outputs.setdefault(output(series.labels), len(self._outputs))
+                self._by_output.setdefault(number, []).append(series)
+                self._ordered.append((series, number))
+        self._ordered.sort(key=lambda pair: pair[0].labels)
         self._position = len(created)
-        found = [s for key in scope for s in self._by_output.get(key, ())]
-        found.sort(key=_labels)
-        return Inputs(found)
 
 
 def _selects(selector: Selector, series: Series) -> bool:
