@@ -15,7 +15,7 @@ Then it measures the evaluation alone, in this process, without Kafka: the cost 
 of routing samples to the rule groups and evaluating the 100 rules on arrival, in batches as
 the worker takes them: one host's samples per take, and all hosts' at once.
 
-    python bench/alerts.py [--rate 1000] [--noise 20000] [--breaches 200] [--lockstep]
+    python bench/alerts.py [--rate 1000] [--noise 20000] [--breaches 500] [--lockstep]
 """
 
 from __future__ import annotations
@@ -260,7 +260,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=1_000, help="samples/s read by rules")
     parser.add_argument("--noise", type=int, default=20_000, help="samples/s no rule reads")
-    parser.add_argument("--breaches", type=int, default=200)
+    parser.add_argument("--breaches", type=int, default=500)
     parser.add_argument(
         "--lockstep",
         action="store_true",
