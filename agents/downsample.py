@@ -37,8 +37,6 @@ from streams.sinks.metrics import SinkCollector
 log = logging.getLogger(__name__)
 
 TABLE = "downsample-state"
-ACK_SLICE = 1000
-"""Records acknowledged between two yields to the event loop."""
 
 
 class LateSender:
@@ -168,12 +166,8 @@ def register_downsampler(
         return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == raw}
 
     async def ack(tokens: Sequence[Any]) -> None:
-        # A snapshot can cover a minute of records at once; acknowledging them is a long run
-        # of synchronous work, so the other agents get the loop between slices of it.
-        for i, event in enumerate(tokens, 1):
+        for event in tokens:
             await streams[0].ack(event)
-            if i % ACK_SLICE == 0:
-                await asyncio.sleep(0)
 
     @app.agent(topic, name="downsample", concurrency=1)
     async def downsample(stream: Any) -> None:
