@@ -8,12 +8,14 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 
 from streams.errors import PulselineError, TopicError
 from streams.settings import KafkaSettings
@@ -25,6 +27,12 @@ MAX_RECORD_BYTES = 4 * 1024 * 1024
 
 class ProduceError(PulselineError):
     """Kafka did not acknowledge a record (the broker is down, slow or refused it)."""
+
+
+@functools.lru_cache(maxsize=100_000)
+def key_hash(key: str) -> int:
+    """Kafka's partitioning hash of a record key (murmur2, made positive)."""
+    return int(murmur2(key.encode())) & 0x7FFFFFFF
 
 
 class RecordProducer:
@@ -84,6 +92,22 @@ class RecordProducer:
             await asyncio.gather(*futures)
         except KafkaError as exc:
             raise ProduceError(f"Kafka did not acknowledge a record for {topic!r}: {exc}") from None
+
+    async def partition_of(self, topic: str) -> Callable[[str], int]:
+        """Which partition of ``topic`` a record with a given key goes to, as the producer's
+        partitioner (Kafka's: murmur2 of the key) places it.
+
+        Raises:
+            ProduceError: the broker cannot be reached.
+        """
+        if self._producer is None:
+            await self.start()
+        assert self._producer is not None
+        try:
+            partitions = sorted(await self._producer.partitions_for(topic))
+        except KafkaError as exc:
+            raise ProduceError(f"no partitions of {topic!r}: {exc}") from None
+        return lambda key: partitions[key_hash(key) % len(partitions)]
 
     async def stop(self) -> None:
         """Flush and disconnect."""

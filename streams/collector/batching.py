@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from streams.records import Point
 
@@ -29,20 +29,36 @@ def source_key(point: Point, source_tags: Sequence[str]) -> str:
 
 
 def split_by_source(
-    points: Iterable[Point], source_tags: Sequence[str], *, per_record: int
+    points: Iterable[Point],
+    source_tags: Sequence[str],
+    *,
+    per_record: int,
+    partition_of: Callable[[str], int] | None = None,
 ) -> list[tuple[bytes, list[Point]]]:
-    """Group points by key, in first-seen order, into chunks of at most ``per_record``."""
-    groups: dict[str, list[Point]] = {}
+    """Group points by key, in first-seen order, into chunks of at most ``per_record``.
+
+    With ``partition_of`` (a key's Kafka partition), the points of every key that goes to one
+    partition share records: fewer, larger records, each keyed by the first of its keys, so
+    the producer's partitioner sends it where each of its keys belongs.
+
+    Example:
+        >>> pts = [Point("cpu", {"host": h}, {"u": 1.0}, 0) for h in "abc"]
+        >>> [(k, len(p)) for k, p in split_by_source(pts, ("host",), per_record=9,
+        ...                                          partition_of=lambda key: key != "b")]
+        [(b'a', 2), (b'b', 1)]
+    """
+    groups: dict[object, tuple[str, list[Point]]] = {}
     for point in points:
         key = source_key(point, source_tags)
-        group = groups.get(key)
+        where = key if partition_of is None else partition_of(key)
+        group = groups.get(where)
         if group is None:
-            groups[key] = [point]
+            groups[where] = (key, [point])
         else:
-            group.append(point)
+            group[1].append(point)
     records: list[tuple[bytes, list[Point]]] = []
-    for key, group in groups.items():
-        encoded = key.encode()
-        for start in range(0, len(group), per_record):
-            records.append((encoded, group[start : start + per_record]))
+    for first, members in groups.values():
+        encoded = first.encode()
+        for start in range(0, len(members), per_record):
+            records.append((encoded, members[start : start + per_record]))
     return records

@@ -232,15 +232,18 @@ class PushHandler:
         if not points:
             return web.Response(status=204)
         settings = self._settings
-        records = encode_records(
-            split_by_source(
-                points,
-                settings.collector.source_tags,
-                per_record=settings.collector.points_per_record,
-            ),
-            types=types,
-        )
         try:
+            # Keys of one partition share records: fewer, larger records for the workers.
+            partition_of = await self._producer.partition_of(settings.topics.raw)
+            records = encode_records(
+                split_by_source(
+                    points,
+                    settings.collector.source_tags,
+                    per_record=settings.collector.points_per_record,
+                    partition_of=partition_of,
+                ),
+                types=types,
+            )
             await self._producer.send_all(settings.topics.raw, records)
         except ProduceError as exc:
             self._metrics.produce_failures.inc()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -23,6 +23,10 @@ class FakeProducer:
         self.sent: list[tuple[str, bytes, bytes]] = []
         self.fail = False
         self.ready = True
+        self.partitions: dict[str, int] = {}  # keys that share a partition; others: their own
+
+    async def partition_of(self, topic: str) -> Callable[[str], object]:
+        return lambda key: self.partitions.get(key, key)
 
     async def send_all(self, topic: str, records: Sequence[tuple[bytes, bytes]]) -> None:
         if self.fail:
@@ -65,6 +69,22 @@ async def test_v2_write_produces_keyed_records_then_answers_204(
     )
     assert got[1][1].ts_ms == 1700000000500  # no timestamp: the time it arrived
     assert {t for t, _, _ in producer.sent} == {"metrics.raw"}
+
+
+async def test_keys_of_one_partition_share_a_record(
+    client: TestClient, producer: FakeProducer
+) -> None:
+    producer.partitions = {"a": 0, "c": 0, "b": 1}
+    body = "cpu,host=a u=1 1\ncpu,host=b u=2 1\ncpu,host=c u=3 1\nmem,host=a u=4 1"
+    response = await client.post("/api/v2/write?precision=ms", data=body)
+    assert response.status == 204
+    records = [
+        (k, [(p.measurement, p.tags["host"]) for p in decode_batch(v)]) for _, k, v in producer.sent
+    ]
+    assert records == [
+        (b"a", [("cpu", "a"), ("cpu", "c"), ("mem", "a")]),
+        (b"b", [("cpu", "b")]),
+    ]
 
 
 @pytest.mark.parametrize(
