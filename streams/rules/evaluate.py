@@ -237,7 +237,8 @@ class _Evaluator:
         return self.set_op(expr)
 
     def selector(self, selector: Selector) -> Vector:
-        # Series.latest and sources_of, written out: this is the innermost loop of evaluation.
+        # The newest sample in [t - lookback, t] (both ends included, as Prometheus 2.x),
+        # unless stale; sources_of written out: this is the innermost loop of evaluation.
         t = self.t
         oldest = t - self.lookback
         out: Vector = []

@@ -190,18 +190,6 @@ class Series:
         self.source: Hashable = None
         self.prune_at = 0.0
 
-    def latest(self, t_ms: int, lookback_ms: int = LOOKBACK_MS) -> float | None:
-        """The value an instant selector sees at ``t_ms``: the newest sample in
-        ``[t_ms - lookback_ms, t_ms]`` (both ends included, as Prometheus 2.x), None when
-        there is none or it is stale."""
-        i = bisect_right(self.ts, t_ms) - 1
-        if i < 0 or self.ts[i] < t_ms - lookback_ms:
-            return None
-        value = self.values[i]
-        if value != value and self.stale is not None and self.ts[i] in self.stale:
-            return None
-        return value
-
     def window(self, start_ms: int, end_ms: int) -> tuple[list[int], list[float]]:
         """The samples in ``[start_ms, end_ms]`` (both ends included, as Prometheus 2.x),
         staleness markers left out."""

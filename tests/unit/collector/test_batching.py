@@ -38,7 +38,9 @@ def test_key_hash_places_keys_as_the_kafka_partitioner_does() -> None:
 
 def test_keys_of_one_partition_share_records_keyed_by_the_first() -> None:
     points = [_p("cpu", host=h) for h in "abcab"]
-    records = split_by_source(points, ("host",), per_record=2, partition_of={"a": 1, "b": 1, "c": 0}.__getitem__)
+    records = split_by_source(
+        points, ("host",), per_record=2, partition_of={"a": 1, "b": 1, "c": 0}.__getitem__
+    )
     assert [(k, [p.tags["host"] for p in pts]) for k, pts in records] == [
         (b"a", ["a", "b"]),
         (b"a", ["a", "b"]),

@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from streams.rules.evaluate import evaluate
 from streams.rules.expr import LabelMatcher, Selector
 from streams.rules.promql import parse_expr
 from streams.rules.series import (
@@ -46,15 +47,19 @@ def test_replayed_samples_are_ignored_and_counted_first_value_wins() -> None:
     assert list(series.values) == [1.0, 2.0]
 
 
+def seen(store: SampleStore, t_ms: int) -> float | None:
+    """What the instant selector ``up`` sees of the one series at ``t_ms``."""
+    vector = evaluate(parse_expr("up"), store, t_ms)
+    return vector[0].value if vector else None
+
+
 def test_instant_lookback_is_five_minutes_closed_on_both_ends() -> None:
     store = SampleStore()
     store.add(UP_A, 0, 1.0)
-    series = store.get(UP_A)
-    assert series is not None
-    assert series.latest(-1) is None  # nothing at or before
-    assert series.latest(0) == 1.0
-    assert series.latest(LOOKBACK_MS) == 1.0  # exactly 5 minutes old: still seen
-    assert series.latest(LOOKBACK_MS + 1) is None
+    assert seen(store, -1) is None  # nothing at or before
+    assert seen(store, 0) == 1.0
+    assert seen(store, LOOKBACK_MS) == 1.0  # exactly 5 minutes old: still seen
+    assert seen(store, LOOKBACK_MS + 1) is None
 
 
 def test_a_stale_marker_hides_the_series_until_a_new_sample() -> None:
@@ -62,13 +67,13 @@ def test_a_stale_marker_hides_the_series_until_a_new_sample() -> None:
     store.add(UP_A, 0, 1.0)
     store.add(UP_A, 60_000, STALE)
     store.add(UP_A, 180_000, 3.0)
+    assert seen(store, 59_999) == 1.0
+    assert seen(store, 60_000) is None
+    assert seen(store, 120_000) is None
+    assert seen(store, 180_000) == 3.0
+    # ranges leave the marker out but keep the other samples
     series = store.get(UP_A)
     assert series is not None
-    assert series.latest(59_999) == 1.0
-    assert series.latest(60_000) is None
-    assert series.latest(120_000) is None
-    assert series.latest(180_000) == 3.0
-    # ranges leave the marker out but keep the other samples
     assert series.window(0, 180_000) == ([0, 180_000], [1.0, 3.0])
     newest = series.newest()
     assert newest == (180_000, 3.0)
@@ -79,7 +84,7 @@ def test_an_ordinary_nan_is_a_value_not_a_marker() -> None:
     store.add(UP_A, 0, math.nan)
     series = store.get(UP_A)
     assert series is not None
-    value = series.latest(0)
+    value = seen(store, 0)
     assert value is not None and math.isnan(value)
     assert not is_stale(math.nan) and is_stale(STALE)
 
@@ -123,7 +128,7 @@ def test_pruning_keeps_stale_markers_in_step() -> None:
     series = store.get(UP_A)
     assert series is not None
     assert series.stale == {400}
-    assert series.latest(400) is None and series.latest(390) == 1.0
+    assert seen(store, 400) is None and seen(store, 390) == 1.0
 
 
 def test_quiet_series_are_forgotten() -> None:

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_group_evaluator import group_of
 from test_promtool_properties import Gen, expression, series_set
 
 from streams.rules.evaluate import EvalError, evaluate
 from streams.rules.group import GroupEvaluator
-from streams.rules.loader import load_rule_file
 from streams.rules.notation import expand_values, parse_series
 from streams.rules.promql import parse_expr
 from streams.rules.scope import Narrower, plan_of
@@ -107,9 +107,7 @@ groups:
 
 
 def evaluator_and_store(tmp_path: Path) -> tuple[GroupEvaluator, SampleStore]:
-    path = tmp_path / "rules.yml"
-    path.write_text(RULES)
-    return GroupEvaluator(load_rule_file(path).groups[0]), SampleStore()
+    return GroupEvaluator(group_of(tmp_path, RULES)), SampleStore()
 
 
 def busy(host: str, cpu: str = "0") -> tuple:
