@@ -102,6 +102,17 @@ class TopicSettings(BaseModel):
         "rules.samples", description="Samples forwarded to rule evaluation, keyed by rule group."
     )
     alerts: str = Field("alerts.events", description="Alert state changes, keyed by fingerprint.")
+    alert_groups: str = Field(
+        "alerts.groups",
+        description="Alerts on their way to the alert manager, keyed by aggregation group.",
+    )
+    silences: str = Field(
+        "alerts.silences", description="Silences, keyed by id (compacted, read by every worker)."
+    )
+    notifications: str = Field(
+        "alerts.notifications",
+        description="The notifications the alert manager sent, keyed by aggregation group.",
+    )
     dlq_suffix: str = Field(".dlq", description="Suffix of a topic's dead-letter topic.")
 
     def dlq(self, topic: str) -> str:
@@ -116,6 +127,9 @@ class TopicSettings(BaseModel):
             self.late: partitions,
             self.rule_samples: partitions,
             self.alerts: partitions,
+            self.alert_groups: partitions,
+            self.silences: 1,
+            self.notifications: partitions,
             self.members: 1,
         }
 
@@ -302,6 +316,49 @@ class RuleSettings(BaseModel):
         return _duration(value)
 
 
+class AlertmanagerSettings(BaseModel):
+    """The alert manager in the workers: Alertmanager's configuration file and its timers.
+
+    Example:
+        >>> AlertmanagerSettings().config is None
+        True
+    """
+
+    model_config = _FROZEN
+
+    config: Path | None = Field(
+        None,
+        description="An alertmanager.yml (Alertmanager 0.25's format); relative to the settings "
+        "file. None: alerts are kept and served on /api/v2, nobody is notified.",
+    )
+    external_url: str = Field(
+        "",
+        description="The URL people reach the alert manager at (`externalURL` in "
+        "notifications); default http://web_host:web_port of the worker.",
+    )
+    tick_s: float = Field(
+        0.05, gt=0, description="How often the dispatcher looks for aggregation groups due."
+    )
+    reload_s: float = Field(
+        5.0, gt=0, description="How often the config file is checked for changes (also SIGHUP)."
+    )
+    retry_min_s: float = Field(0.5, gt=0, description="First backoff after a failed send.")
+    retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between sends.")
+    retention_s: float = Field(
+        432000.0,
+        gt=0,
+        description="How long notification log entries and expired silences are kept "
+        "(Alertmanager's --data.retention, 120h).",
+    )
+
+    @field_validator(
+        "tick_s", "reload_s", "retry_min_s", "retry_max_s", "retention_s", mode="before"
+    )
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
+
+
 class WorkerSettings(BaseModel):
     """The Faust worker."""
 
@@ -338,6 +395,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     downsample: DownsampleSettings = DownsampleSettings()
     rules: RuleSettings = RuleSettings()
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
 
     @field_validator("tiers")
     @classmethod
@@ -421,4 +479,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     rules = data.get("rules")
     if isinstance(rules, dict) and isinstance(rules.get("files"), list):
         rules["files"] = [str(path.parent / f) if isinstance(f, str) else f for f in rules["files"]]
+    alertmanager = data.get("alertmanager")
+    if isinstance(alertmanager, dict) and isinstance(alertmanager.get("config"), str):
+        alertmanager["config"] = str(path.parent / alertmanager["config"])
     return data

@@ -21,6 +21,9 @@ def test_defaults_run_everything_on_this_machine() -> None:
         "metrics.late": 8,
         "rules.samples": 8,
         "alerts.events": 8,
+        "alerts.groups": 8,
+        "alerts.silences": 1,
+        "alerts.notifications": 8,
         "collectors.members": 1,
     }
 
