@@ -1,20 +1,20 @@
 """Alert and recording rules: Prometheus rule files, loaded, validated and parsed.
 
+Their expressions are parsed and evaluated by :mod:`streams.promql`.
+
 Example:
     >>> from streams.rules import load_rule_files
     >>> [group.name for f in load_rule_files(["rules/pulseline.yml"]) for group in f.groups]
     ['pulseline-pipeline', 'host']
 """
 
-from streams.rules.errors import ExprError, RuleError, RuleProblem, TemplateError
+from streams.rules.errors import RuleError, RuleProblem, TemplateError
 from streams.rules.loader import check_files, load_rule_file, load_rule_files
 from streams.rules.model import AlertingRule, RecordingRule, Rule, RuleFile, RuleGroup
-from streams.rules.promql import parse_expr
 from streams.rules.templates import RuleTemplate, compile_template
 
 __all__ = [
     "AlertingRule",
-    "ExprError",
     "RecordingRule",
     "Rule",
     "RuleError",
@@ -27,5 +27,4 @@ __all__ = [
     "compile_template",
     "load_rule_file",
     "load_rule_files",
-    "parse_expr",
 ]

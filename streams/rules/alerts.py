@@ -18,7 +18,7 @@ the state changes; the state survives a restart through :meth:`AlertState.to_dic
 
 Example:
     >>> from streams.rules import load_rule_file
-    >>> from streams.rules.evaluate import Sample
+    >>> from streams.promql.evaluate import Sample
     >>> rule = next(r for r in load_rule_file("rules/pulseline.yml").rules()
     ...             if r.name == "HostMemoryHigh")
     >>> state = AlertState(rule)
@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streams.errors import PulselineError
+from streams.promql.evaluate import Sample, evaluate
+from streams.promql.series import METRIC_NAME, Labels, SampleStore
 from streams.rules.errors import TemplateError
-from streams.rules.evaluate import Sample, evaluate
 from streams.rules.model import AlertingRule
-from streams.rules.series import METRIC_NAME, Labels, SampleStore
 from streams.rules.templates import RuleTemplate
 
 AlertStateName = Literal["pending", "firing", "inactive"]
@@ -228,7 +228,7 @@ class AlertState:
             vector: the rule's result.
             t_ms: the evaluation's instant.
             scope: when the evaluation covered only some result series (see
-                :mod:`streams.rules.scope`), their labels: alerts of other series are left as
+                :mod:`streams.promql.scope`), their labels: alerts of other series are left as
                 they are, neither ended nor moved on to firing.
 
         Raises:

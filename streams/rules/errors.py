@@ -1,7 +1,8 @@
-"""Errors of rule files, rule expressions and rule templates.
+"""Errors of rule files and rule templates.
 
 A rule file is checked as a whole: :class:`RuleError` carries every :class:`RuleProblem` found,
-each naming the file, the line and column, the group and the rule.
+each naming the file, the line and column, the group and the rule. An expression's own error
+(:class:`streams.promql.errors.ExprError`) becomes a problem of the rule that holds it.
 
 Example:
     >>> str(RuleProblem("rules/a.yml", "field 'expr' must be set", 7, 9, group="host", rule="Down"))
@@ -66,33 +67,6 @@ class RuleError(PulselineError):
     def __init__(self, problems: Sequence[RuleProblem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
-
-
-@dataclass(frozen=True, slots=True)
-class ExprIssue:
-    """One problem in a PromQL expression.
-
-    Attributes:
-        message: what is wrong.
-        offset: 0-based offset in the expression of the construct, when known.
-    """
-
-    message: str
-    offset: int | None = None
-
-
-class ExprError(PulselineError):
-    """A rule expression does not parse or uses constructs pulseline does not evaluate.
-
-    Attributes:
-        expr: the expression text.
-        issues: every problem found, in source order where positions are known.
-    """
-
-    def __init__(self, expr: str, issues: Sequence[ExprIssue]) -> None:
-        self.expr = expr
-        self.issues = tuple(issues)
-        super().__init__("; ".join(i.message for i in self.issues))
 
 
 class TemplateError(PulselineError):

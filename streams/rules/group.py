@@ -11,7 +11,7 @@ the other rules still run, as in Prometheus; its previous series are not marked 
 
 Example:
     >>> from streams.rules import load_rule_file
-    >>> from streams.rules.series import SampleStore, series_labels
+    >>> from streams.promql.series import SampleStore, series_labels
     >>> group = load_rule_file("rules/pulseline.yml").groups[1]
     >>> store = SampleStore()
     >>> labels = series_labels("cpu_usage_idle", {"cpu": "cpu-total", "host": "web-1"})
@@ -32,13 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.errors import PulselineError
-from streams.rules.alerts import AlertChange, AlertError, AlertState
-from streams.rules.evaluate import EvalError, SeriesSource, evaluate
-from streams.rules.expr import Expr, Selector, selectors
-from streams.rules.model import AlertingRule, RecordingRule, RuleGroup
-from streams.rules.recording import OutputSample, RecordError, record, record_labels
-from streams.rules.scope import Narrower, plan_of
-from streams.rules.series import (
+from streams.promql.evaluate import EvalError, SeriesSource, evaluate
+from streams.promql.expr import Expr, Selector, selectors
+from streams.promql.scope import Narrower, plan_of
+from streams.promql.series import (
     METRIC_NAME,
     STALE,
     Labels,
@@ -47,6 +44,9 @@ from streams.rules.series import (
     Series,
     is_stale,
 )
+from streams.rules.alerts import AlertChange, AlertError, AlertState
+from streams.rules.model import AlertingRule, RecordingRule, RuleGroup
+from streams.rules.recording import OutputSample, RecordError, record, record_labels
 
 
 class RuleEvalError(PulselineError):

@@ -24,10 +24,11 @@ from types import MappingProxyType
 import yaml
 
 from streams.durations import parse_duration
-from streams.rules.errors import ExprError, RuleError, RuleProblem, TemplateError
-from streams.rules.expr import Expr, output_labels
+from streams.promql.errors import ExprError
+from streams.promql.expr import Expr, output_labels
+from streams.promql.parse import parse_expr
+from streams.rules.errors import RuleError, RuleProblem, TemplateError
 from streams.rules.model import AlertingRule, RecordingRule, Rule, RuleFile, RuleGroup
-from streams.rules.promql import parse_expr
 from streams.rules.templates import RuleTemplate, compile_template
 from streams.rules.yamlpos import (
     INT_TAG,

@@ -4,7 +4,7 @@ Durations are seconds (floats), parsed with :func:`streams.durations.parse_durat
 Mappings are read-only views.
 
 Example:
-    >>> from streams.rules.promql import parse_expr
+    >>> from streams.promql.parse import parse_expr
     >>> rule = RecordingRule("job:up:sum", parse_expr("sum by (job) (up)"), "sum by (job) (up)")
     >>> group = RuleGroup("jobs", (rule,), interval_s=30.0)
     >>> RuleFile("rules/jobs.yml", (group,)).rules()[0].name
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeAlias
 
-from streams.rules.expr import Expr
+from streams.promql.expr import Expr
 from streams.rules.templates import RuleTemplate
 
 

@@ -6,9 +6,9 @@ samples with the same labels afterwards, or more samples than the group's ``limi
 rule. The samples go back into the store (later rules read them) and out to the pipeline.
 
 Example:
-    >>> from streams.rules.evaluate import Sample
+    >>> from streams.promql.evaluate import Sample
     >>> from streams.rules.model import RecordingRule
-    >>> from streams.rules.promql import parse_expr
+    >>> from streams.promql.parse import parse_expr
     >>> rule = RecordingRule("job:up:sum", parse_expr("sum by (job) (up)"), "", {"team": "a"})
     >>> [sample] = record(rule, [Sample((("job", "node"),), 3.0, (("raw", 0, 9),))], 60_000)
     >>> sample.labels, sample.value, sample.sources
@@ -21,9 +21,9 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import NamedTuple
 
 from streams.errors import PulselineError
-from streams.rules.evaluate import Sample
+from streams.promql.evaluate import Sample
+from streams.promql.series import METRIC_NAME, Labels
 from streams.rules.model import RecordingRule
-from streams.rules.series import METRIC_NAME, Labels
 
 
 class RecordError(PulselineError):
@@ -36,7 +36,7 @@ class OutputSample(NamedTuple):
     Attributes:
         labels: the series' labels, ``__name__`` included.
         ts_ms: the evaluation's instant.
-        value: the value, or :data:`streams.rules.series.STALE`.
+        value: the value, or :data:`streams.promql.series.STALE`.
         sources: the provenance of the inputs.
     """
 

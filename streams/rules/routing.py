@@ -32,11 +32,11 @@ from typing import Any, NamedTuple
 import orjson
 
 from streams.errors import RecordDecodeError
+from streams.promql.expr import Selector, selectors
+from streams.promql.series import Labels, metric_name, sample_value, series_labels
 from streams.records import Point
 from streams.rules.errors import RuleError, RuleProblem
-from streams.rules.expr import Selector, selectors
 from streams.rules.model import RuleFile, RuleGroup
-from streams.rules.series import Labels, metric_name, sample_value, series_labels
 
 SampleTuple = tuple[Labels, int, float]
 """One sample: its series' label set, timestamp (ms) and value."""

@@ -1,12 +1,12 @@
 """In-stream rule evaluation, per ``rules.samples`` partition, free of Faust.
 
 :class:`RuleRuntime` holds, for each partition of ``rules.samples`` a worker owns, the recent
-samples of every series its groups read (a :class:`~streams.rules.series.SampleStore`) and a
+samples of every series its groups read (a :class:`~streams.promql.series.SampleStore`) and a
 :class:`~streams.rules.group.GroupEvaluator` per group. It evaluates:
 
 - a group whenever samples for it arrive, at the newest sample's timestamp (event time), so
   a breach is seen as soon as its sample is; only what the arrived series can change is
-  evaluated (:mod:`streams.rules.scope`), so an arrival costs the rules and series it
+  evaluated (:mod:`streams.promql.scope`), so an arrival costs the rules and series it
   touches, not the whole group;
 - on a timer (:meth:`RuleRuntime.tick`), at the wall clock: the alerts whose ``for`` or
   ``keep_firing_for`` runs out, on time; and every group whole at its interval, for what
@@ -37,12 +37,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from streams.promql.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 from streams.records import Point
 from streams.rules.alerts import AlertChange
 from streams.rules.group import GroupEvaluator, GroupResult, RuleEvalError
 from streams.rules.model import RuleGroup
 from streams.rules.routing import Forwarded, Router, partition_of
-from streams.rules.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 
 log = logging.getLogger(__name__)
 

@@ -168,7 +168,7 @@ def compile_template(source: str, known_labels: frozenset[str] | None = None) ->
     Args:
         source: the label or annotation text.
         known_labels: the only label names the rule's expression can yield (from
-            :func:`streams.rules.expr.output_labels`), or None when they depend on the data.
+            :func:`streams.promql.expr.output_labels`), or None when they depend on the data.
 
     Raises:
         TemplateError: the template cannot work; the message says why.

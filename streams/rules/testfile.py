@@ -28,7 +28,7 @@ The format is promtool's (Prometheus 2.42)::
 
 Keys are checked strictly, as promtool does; a malformed file raises
 :class:`RuleTestFileError` naming the file, line and column. Series notation is checked when
-a test group runs, as promtool does (:mod:`streams.rules.notation`).
+a test group runs, as promtool does (:mod:`streams.promql.notation`).
 
 Example:
     >>> test_file = load_test_file("rules/pulseline_test.yml")

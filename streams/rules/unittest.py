@@ -22,7 +22,7 @@ Known differences from promtool: rules and expressions must use pulseline's Prom
 ``promql_expr_test`` outside it fails with the parser's message); promtool evaluates groups
 in a random order when ``group_eval_order`` is not given, pulseline in file order; and
 promtool sums series in a random order, so a ``sum``/``avg`` of three or more series may
-differ from promtool's in the last bit (see :mod:`streams.rules.evaluate`).
+differ from promtool's in the last bit (see :mod:`streams.promql.evaluate`).
 
 Example:
     >>> report = run_test_file("rules/pulseline_test.yml")
@@ -38,15 +38,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from streams.rules.errors import ExprError, RuleError
-from streams.rules.evaluate import EvalError, evaluate
-from streams.rules.gofmt import format_float_e, go_duration, go_quote, labels_string, model_duration
+from streams.promql.errors import ExprError
+from streams.promql.evaluate import EvalError, evaluate
+from streams.promql.gofmt import (
+    format_float_e,
+    go_duration,
+    go_quote,
+    labels_string,
+    model_duration,
+)
+from streams.promql.notation import NotationError, expand_values, parse_series
+from streams.promql.parse import parse_expr
+from streams.promql.series import Labels, SampleStore
+from streams.rules.errors import RuleError
 from streams.rules.group import GroupEvaluator
 from streams.rules.loader import load_rule_files
 from streams.rules.model import RuleFile, RuleGroup
-from streams.rules.notation import NotationError, expand_values, parse_series
-from streams.rules.promql import parse_expr
-from streams.rules.series import Labels, SampleStore
 from streams.rules.testfile import (
     AlertTest,
     ExprTest,

@@ -5,10 +5,10 @@ from types import MappingProxyType
 
 import pytest
 
+from streams.promql.evaluate import Sample
+from streams.promql.parse import parse_expr
 from streams.rules.alerts import AlertError, AlertState, fingerprint
-from streams.rules.evaluate import Sample
 from streams.rules.model import AlertingRule
-from streams.rules.promql import parse_expr
 from streams.rules.templates import compile_template
 
 M = 60_000

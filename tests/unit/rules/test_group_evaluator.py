@@ -1,10 +1,10 @@
 import json
 from pathlib import Path
 
+from streams.promql.series import STALE, SampleStore, series_labels
 from streams.rules.group import GroupEvaluator
 from streams.rules.loader import load_rule_file
 from streams.rules.model import RuleGroup
-from streams.rules.series import STALE, SampleStore, series_labels
 
 M = 60_000
 

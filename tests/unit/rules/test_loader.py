@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from streams.promql.expr import Aggregate, ScalarOp
 from streams.rules import (
     AlertingRule,
     RecordingRule,
@@ -13,7 +14,6 @@ from streams.rules import (
     load_rule_file,
     load_rule_files,
 )
-from streams.rules.expr import Aggregate, ScalarOp
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
 SHIPPED = RULES_DIR / "pulseline.yml"

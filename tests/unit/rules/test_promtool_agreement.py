@@ -1,7 +1,6 @@
 """`pulseline rules test` and `promtool test rules` (2.42) give the same verdict on every rule
 test file we ship or keep as test data; files named `*_fail_test.yml` must fail in both."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,22 +13,9 @@ TESTDATA = Path(__file__).resolve().parent / "testdata"
 TEST_FILES = sorted((ROOT / "rules").glob("*_test.yml")) + sorted(TESTDATA.glob("*_test.yml"))
 
 
-def promtool() -> str:
-    """promtool's path; a clear failure, not a skip, when it is missing."""
-    found = shutil.which("promtool") or (
-        "/usr/bin/promtool" if Path("/usr/bin/promtool").exists() else None
-    )
-    if found is None:
-        pytest.fail(
-            "promtool is not installed: it is the reference for rule semantics. Install Debian's "
-            "'prometheus' package (deploy/local/install-system-deps.sh does, as root)."
-        )
-    return found
-
-
-def promtool_run(path: Path) -> subprocess.CompletedProcess[str]:
+def promtool_run(promtool: str, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [promtool(), "test", "rules", str(path)],
+        [promtool, "test", "rules", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -45,8 +31,8 @@ def test_there_are_files_of_both_verdicts() -> None:
 
 
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda p: p.name)
-def test_same_verdict_as_promtool(path: Path) -> None:
-    theirs = promtool_run(path)
+def test_same_verdict_as_promtool(promtool: str, path: Path) -> None:
+    theirs = promtool_run(promtool, path)
     ours = run_test_file(path)
     assert ours.passed == (theirs.returncode == 0), (
         f"promtool: {'pass' if theirs.returncode == 0 else 'fail'}\n{theirs.stderr}\n"
@@ -58,9 +44,9 @@ def test_same_verdict_as_promtool(path: Path) -> None:
 @pytest.mark.parametrize(
     "name", ["rates_fail_test.yml", "hosts_fail_test.yml", "staleness_fail_test.yml"]
 )
-def test_same_output_as_promtool(name: str, tmp_path: Path) -> None:
+def test_same_output_as_promtool(promtool: str, name: str, tmp_path: Path) -> None:
     path = TESTDATA / name
-    theirs = promtool_run(path)
+    theirs = promtool_run(promtool, path)
     out, err = (tmp_path / "out").open("w+"), (tmp_path / "err").open("w+")
     with out, err:
         code = run_test_files([path], out, err)

@@ -24,7 +24,7 @@ import math
 import re
 
 from streams.errors import PulselineError
-from streams.rules.series import METRIC_NAME, STALE, Labels
+from streams.promql.series import METRIC_NAME, STALE, Labels
 
 
 class NotationError(PulselineError):

@@ -1,9 +1,9 @@
-"""Parse a rule's PromQL with promql-parser and translate it into :mod:`streams.rules.expr`.
+"""Parse a rule's PromQL with promql-parser and translate it into :mod:`streams.promql.expr`.
 
 The parsing is promql-parser's (Rust, PyPI ``promql-parser``); this module only walks its AST,
 keeps the supported subset and refuses the rest with the construct's position. The walk follows
 source order and counts every construct that is always refused, so that
-:func:`streams.rules.locate.find_construct` can find the same occurrence in the text.
+:func:`streams.promql.locate.find_construct` can find the same occurrence in the text.
 
 Example:
     >>> parse_expr('avg by (host) (cpu_usage_idle{cpu="cpu-total"}) < 10')
@@ -11,7 +11,7 @@ Example:
     >>> parse_expr("topk(3, x)")
     Traceback (most recent call last):
     ...
-    streams.rules.errors.ExprError: unsupported aggregation 'topk' at column 1 (supported: ...)
+    streams.promql.errors.ExprError: unsupported aggregation 'topk' at column 1 (supported: ...)
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any, cast
 
 import promql_parser as pp
 
-from streams.rules.errors import ExprError, ExprIssue
-from streams.rules.expr import (
+from streams.promql.errors import ExprError, ExprIssue
+from streams.promql.expr import (
     AGGREGATE_OPS,
     ARITHMETIC_OPS,
     RANGE_FUNCTIONS,
@@ -47,7 +47,7 @@ from streams.rules.expr import (
     SetOpName,
     VectorOp,
 )
-from streams.rules.locate import find_construct, position
+from streams.promql.locate import find_construct, position
 
 # promql-parser's enums are pyo3 classes: compared with ==, they have no .name
 _MATCH_OPS: list[tuple[Any, MatchOp]] = [

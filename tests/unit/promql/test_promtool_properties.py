@@ -21,15 +21,14 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_promtool_agreement import promtool
 
-from streams.rules.evaluate import EvalError, Vector, evaluate
-from streams.rules.gofmt import labels_string
-from streams.rules.notation import expand_values, parse_series
-from streams.rules.promql import parse_expr
-from streams.rules.series import SampleStore
+from streams.promql.evaluate import EvalError, Vector, evaluate
+from streams.promql.gofmt import labels_string
+from streams.promql.notation import expand_values, parse_series
+from streams.promql.parse import parse_expr
+from streams.promql.series import SampleStore
 
-# more for a deeper run: PULSELINE_PROMTOOL_EXAMPLES=2000 pytest tests/unit/rules -k promtool
+# more for a deeper run: PULSELINE_PROMTOOL_EXAMPLES=2000 pytest tests/unit/promql -k promtool
 EXAMPLES = int(os.environ.get("PULSELINE_PROMTOOL_EXAMPLES", "60"))
 RANGES = ["1m", "2m", "150s", "5m"]
 LABEL_VALUES = {"inst": ["a", "b"], "grp": ["x", "y"]}
@@ -42,11 +41,6 @@ EXACT_RANGE_FUNCS = [
 ]
 OTHER_RANGE_FUNCS = ["rate", "increase", "delta", "irate", "avg_over_time"]
 COMPARISONS = ["==", "!=", ">", "<", ">=", "<="]
-
-
-@pytest.fixture(scope="module")
-def promtool_path() -> str:
-    return promtool()
 
 
 # --- series -----------------------------------------------------------------------------
@@ -255,7 +249,7 @@ def duration(ms: int) -> str:
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: a promtool run each
 )
 def test_promtool_agrees_with_our_engine(
-    promtool_path: str,
+    promtool: str,
     tmp_path_factory: pytest.TempPathFactory,
     series: dict[str, str],
     exprs: list[Gen],
@@ -303,7 +297,7 @@ def test_promtool_agrees_with_our_engine(
     )
     path.write_text(text)
     run = subprocess.run(
-        [promtool_path, "test", "rules", str(path)],
+        [promtool, "test", "rules", str(path)],
         capture_output=True,
         text=True,
         timeout=60,

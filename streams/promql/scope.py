@@ -19,7 +19,7 @@ Series-wise expressions, with one selector each:
 with them is evaluated whole.
 
 Example:
-    >>> from streams.rules.promql import parse_expr
+    >>> from streams.promql.parse import parse_expr
     >>> plan = plan_of(parse_expr("max by (rack) (rate(io_bytes[1m])) > 1000"))
     >>> plan.output((("__name__", "io_bytes"), ("host", "a"), ("rack", "r1")))
     (('rack', 'r1'),)
@@ -32,9 +32,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from streams.rules.evaluate import ARITHMETIC, drop_name, grouping
-from streams.rules.expr import Aggregate, Expr, RangeCall, ScalarOp, Selector
-from streams.rules.series import METRIC_NAME, Labels, SampleStore, Series
+from streams.promql.evaluate import ARITHMETIC, drop_name, grouping
+from streams.promql.expr import Aggregate, Expr, RangeCall, ScalarOp, Selector
+from streams.promql.series import METRIC_NAME, Labels, SampleStore, Series
 
 
 def _identity(labels: Labels) -> Labels:
@@ -103,7 +103,7 @@ class Narrower:
 
     For a selector with a metric name it keeps the selected series in label order, each with
     the output it feeds, following the store's
-    :meth:`~streams.rules.series.SampleStore.created` list (sorted again only when series
+    :meth:`~streams.promql.series.SampleStore.created` list (sorted again only when series
     come or go), so finding the inputs of a scope never searches or sorts the store.
 
     Args:

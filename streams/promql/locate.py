@@ -1,7 +1,7 @@
 """Find where a construct sits in a PromQL string.
 
 promql-parser's AST carries no source positions, and its syntax errors carry none either. To
-point at an unsupported construct, :mod:`streams.rules.promql` counts the constructs of each
+point at an unsupported construct, :mod:`streams.promql.parse` counts the constructs of each
 kind while it walks the AST in source order, and this module finds the n-th occurrence of that
 kind among the expression's tokens. The tokenizer only serves this search; it never decides
 what an expression means (promql-parser does).

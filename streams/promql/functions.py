@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from streams.rules.gomath import duration_seconds
+from streams.promql.gomath import duration_seconds
 
 
 def extrapolated_rate(

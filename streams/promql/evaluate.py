@@ -1,7 +1,7 @@
 """Evaluate a rule expression at one instant, with Prometheus 2.42's semantics.
 
-:func:`evaluate` walks the tree of :mod:`streams.rules.expr` against a
-:class:`~streams.rules.series.SampleStore` and returns an instant vector: a list of
+:func:`evaluate` walks the tree of :mod:`streams.promql.expr` against a
+:class:`~streams.promql.series.SampleStore` and returns an instant vector: a list of
 :class:`Sample` (labels, value and the provenance of the inputs it was computed from).
 
 What it does as Prometheus does:
@@ -13,7 +13,7 @@ What it does as Prometheus does:
 - one-to-one vector matching (``on``/``ignoring``; with ``on`` only those labels remain), set
   operators ``and``/``or``/``unless``, aggregations in order of first appearance;
 - float operations in the Go code's order, NaN and division by zero as Go, so values agree to
-  the bit (see :mod:`streams.rules.gomath` for the one exception, fractional powers);
+  the bit (see :mod:`streams.promql.gomath` for the one exception, fractional powers);
 - the errors Prometheus raises at evaluation (:class:`EvalError`): duplicate label sets,
   many-to-many matching, many-to-one matching without ``group_left``.
 
@@ -22,8 +22,8 @@ Series come from the store sorted by labels. Prometheus' own order depends on it
 Prometheus run in the last bit.
 
 Example:
-    >>> from streams.rules.promql import parse_expr
-    >>> from streams.rules.series import SampleStore, series_labels
+    >>> from streams.promql.parse import parse_expr
+    >>> from streams.promql.series import SampleStore, series_labels
     >>> store = SampleStore()
     >>> for host, busy in (("a", 95.0), ("b", 40.0)):
     ...     store.add(series_labels("cpu_busy", {"host": host}), 60_000, busy, ("raw", 0, 7))
@@ -42,7 +42,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import NamedTuple, Protocol
 
 from streams.errors import PulselineError
-from streams.rules.expr import (
+from streams.promql.expr import (
     Absent,
     Aggregate,
     Expr,
@@ -53,10 +53,10 @@ from streams.rules.expr import (
     SetOp,
     VectorOp,
 )
-from streams.rules.functions import range_function
-from streams.rules.gofmt import labels_string
-from streams.rules.gomath import go_div, go_mod, go_pow
-from streams.rules.series import (
+from streams.promql.functions import range_function
+from streams.promql.gofmt import labels_string
+from streams.promql.gomath import go_div, go_mod, go_pow
+from streams.promql.series import (
     LOOKBACK_MS,
     METRIC_NAME,
     Labels,
@@ -164,7 +164,7 @@ def absent_labels(selector: Selector) -> Labels:
     the first ``=`` of a label sets it, any later matcher of that label removes it.
 
     Example:
-        >>> from streams.rules.promql import parse_expr
+        >>> from streams.promql.parse import parse_expr
         >>> absent_labels(parse_expr('up{job="a", zone="z", zone="y", env!="b", env="p"}'))
         (('env', 'p'), ('job', 'a'))
     """

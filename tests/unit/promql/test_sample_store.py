@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from streams.rules.evaluate import evaluate
-from streams.rules.expr import LabelMatcher, Selector
-from streams.rules.promql import parse_expr
-from streams.rules.series import (
+from streams.promql.evaluate import evaluate
+from streams.promql.expr import LabelMatcher, Selector
+from streams.promql.parse import parse_expr
+from streams.promql.series import (
     LOOKBACK_MS,
     STALE,
     Provenance,

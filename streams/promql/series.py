@@ -33,7 +33,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import TypeAlias
 
-from streams.rules.expr import Expr, RangeCall, Selector, children
+from streams.promql.expr import Expr, RangeCall, Selector, children
 
 Labels: TypeAlias = tuple[tuple[str, str], ...]
 """A label set: ``(name, value)`` pairs sorted by name, ``__name__`` included when present."""

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from streams.rules.errors import ExprError
-from streams.rules.expr import (
+from streams.promql.errors import ExprError
+from streams.promql.expr import (
     Absent,
     Aggregate,
     LabelMatcher,
@@ -17,8 +17,8 @@ from streams.rules.expr import (
     selectors,
     to_promql,
 )
-from streams.rules.locate import find_construct, position
-from streams.rules.promql import parse_expr
+from streams.promql.locate import find_construct, position
+from streams.promql.parse import parse_expr
 
 SUPPORTED = [
     'cpu_usage_idle{cpu="cpu-total"}',

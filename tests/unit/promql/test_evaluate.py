@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from streams.rules.evaluate import EvalError, Sample, absent_labels, evaluate
-from streams.rules.expr import Selector
-from streams.rules.functions import (
+from streams.promql.evaluate import EvalError, Sample, absent_labels, evaluate
+from streams.promql.expr import Selector
+from streams.promql.functions import (
     avg_over_time,
     extrapolated_rate,
     irate,
@@ -14,10 +14,10 @@ from streams.rules.functions import (
     min_over_time,
     sum_over_time,
 )
-from streams.rules.gomath import go_div, go_mod, go_pow
-from streams.rules.notation import expand_values, parse_series
-from streams.rules.promql import parse_expr
-from streams.rules.series import SampleStore
+from streams.promql.gomath import go_div, go_mod, go_pow
+from streams.promql.notation import expand_values, parse_series
+from streams.promql.parse import parse_expr
+from streams.promql.series import SampleStore
 
 M = 60_000  # one minute in ms
 

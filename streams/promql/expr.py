@@ -1,12 +1,12 @@
 """The typed expression tree that rule evaluation works on.
 
-:func:`streams.rules.promql.parse_expr` turns a PromQL string into these nodes. Only the subset
+:func:`streams.promql.parse.parse_expr` turns a PromQL string into these nodes. Only the subset
 of PromQL that pulseline evaluates in-stream has a node; everything else is refused when the
 rule loads. Scalars never appear as nodes: constant sub-expressions such as ``1024 * 1024`` are
 folded, and a scalar operand is a plain ``float`` on a :class:`ScalarOp`.
 
 Example:
-    >>> from streams.rules.promql import parse_expr
+    >>> from streams.promql.parse import parse_expr
     >>> tree = parse_expr('sum by (host) (rate(net_bytes_recv{host=~"web.*"}[5m])) > 1e6')
     >>> type(tree).__name__, tree.scalar
     ('ScalarOp', 1000000.0)
@@ -203,7 +203,7 @@ def output_labels(expr: Expr) -> frozenset[str] | None:
     """The label names that results of ``expr`` can carry, or None when not known statically.
 
     Example:
-        >>> from streams.rules.promql import parse_expr
+        >>> from streams.promql.parse import parse_expr
         >>> sorted(output_labels(parse_expr("max by (host, cpu) (x) > 1")))
         ['cpu', 'host']
         >>> output_labels(parse_expr("x > 1")) is None

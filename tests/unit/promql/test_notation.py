@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from streams.rules.notation import NotationError, expand_values, parse_series
-from streams.rules.series import STALE
+from streams.promql.notation import NotationError, expand_values, parse_series
+from streams.promql.series import STALE
 
 
 @pytest.mark.parametrize(
