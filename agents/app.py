@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 
 from agents.downsample import register_downsampler
 from agents.raw_sink import register_raw_sink
+from agents.reload import Reloads
 from agents.rules import register_rules
 from streams.settings import Settings
 from streams.sinks.influx import LineWriter
@@ -76,7 +77,9 @@ def create_app(
     registry.register(sinks)
     register_raw_sink(app, settings, sinks, raw_writer)
     register_downsampler(app, settings, registry, sinks, tier_writers)
-    register_rules(app, settings, registry)
+    reloads = Reloads()
+    register_rules(app, settings, registry, reloads)
+    app.task(reloads.run)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

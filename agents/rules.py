@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -39,6 +36,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agents.raw_sink import in_record
+from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
@@ -99,37 +97,6 @@ class RuleCollector(Collector):
         )
 
 
-class RuleFiles:
-    """The rule files in force, and whether they changed since they were read."""
-
-    def __init__(self, paths: Sequence[Path]) -> None:
-        self.paths = list(paths)
-        self._stamps = self._read_stamps()
-
-    def _read_stamps(self) -> list[tuple[int, int] | None]:
-        stamps: list[tuple[int, int] | None] = []
-        for path in self.paths:
-            try:
-                st = os.stat(path)
-                stamps.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                stamps.append(None)
-        return stamps
-
-    def changed(self) -> bool:
-        """Whether a file changed (or appeared, or went) since the last :meth:`load`."""
-        return self._read_stamps() != self._stamps
-
-    def load(self) -> Router:
-        """Read every file.
-
-        Raises:
-            PulselineError: a file is missing or invalid; the message says where and what.
-        """
-        self._stamps = self._read_stamps()
-        return Router(load_rule_files(self.paths))
-
-
 async def read_history(
     settings: Settings, topic: str, partition: int, since_ms: int
 ) -> list[Forwarded]:
@@ -164,7 +131,9 @@ async def read_history(
         await consumer.stop()
 
 
-def register_rules(app: faust.App, settings: Settings, registry: CollectorRegistry) -> Any:
+def register_rules(
+    app: faust.App, settings: Settings, registry: CollectorRegistry, reloads: Reloads
+) -> Any:
     """Register the rule agents, their timers and table; nothing when no rule file is set.
 
     Raises:
@@ -173,7 +142,7 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
     conf = settings.rules
     if not conf.files:
         return None
-    files = RuleFiles(conf.files)
+    files = WatchedFiles(conf.files)
     partitions = settings.kafka.partitions
     table = app.Table(
         TABLE,
@@ -183,7 +152,9 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
         help="Alert state of each rule group, co-partitioned with rules.samples.",
     )
     states = TableKeyValue(table)
-    runtime = RuleRuntime(files.load(), partitions, states, interval_s=conf.interval_s)
+    runtime = RuleRuntime(
+        Router(load_rule_files(conf.files)), partitions, states, interval_s=conf.interval_s
+    )
     stats = RuleStats()
     registry.register(RuleCollector(stats, runtime))
     raw_topic = app.topic(settings.topics.raw, partitions=partitions)
@@ -332,7 +303,7 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
     async def reload(reason: str) -> None:
         async with lock:
             try:
-                fresh = files.load()
+                fresh = Router(load_rule_files(conf.files))
             except (PulselineError, OSError) as exc:
                 stats.reload_failures += 1
                 log.error("rule files not reloaded (%s); the previous rules stay: %s", reason, exc)
@@ -342,14 +313,7 @@ def register_rules(app: faust.App, settings: Settings, registry: CollectorRegist
             stats.reloads += 1
             log.info("rule files reloaded (%s): %d groups", reason, len(fresh.groups))
 
-    @app.task  # type: ignore[untyped-decorator]
-    async def watch_rule_files() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload("SIGHUP")))
-        while True:
-            await asyncio.sleep(conf.reload_s)
-            if files.changed():
-                await reload("file changed")
+    reloads.add(files, reload, conf.reload_s)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def on_revoked(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
