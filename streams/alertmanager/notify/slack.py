@@ -1,0 +1,161 @@
+"""The Slack notifier: one incoming-webhook message with one attachment, as Alertmanager sends it.
+
+The JSON is Alertmanager 0.25's: ``channel``, ``username``, ``icon_emoji``, ``icon_url``
+and ``link_names`` when set, then ``attachments`` with one attachment whose ``title``
+(at most 1024 characters, cut with "…"), ``title_link``, ``pretext``, ``text``,
+``fallback``, ``callback_id``, ``fields``, ``actions``, ``image_url``, ``thumb_url``,
+``footer``, ``color`` and ``mrkdwn_in`` (default ``["fallback", "pretext", "text"]``) come
+from the config's templates. A field's ``short`` defaults to ``short_fields``.
+
+Slack answers an incoming webhook with a ``200`` and ``ok``; other statuses follow the
+common rule (5xx and 429 are retried). The ``Idempotency-Key`` header is sent as for webhooks
+(Slack ignores it; a proxy in front may use it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streams.alertmanager.notify.gojson import go_json
+from streams.alertmanager.notify.http import HttpRequest, Transport, post
+from streams.alertmanager.notify.notification import Notification
+from streams.alertmanager.notify.templating import Templating
+from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
+from streams.alertmanager.receivers import HTTPConfig, Integration, SlackAction, SlackConfig
+
+MAX_TITLE_RUNES = 1024
+DEFAULT_MRKDWN_IN = ("fallback", "pretext", "text")
+
+
+def truncate_runes(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the last one an ellipsis when cut.
+
+    >>> truncate_runes("abcdef", 4), truncate_runes("abc", 4)
+    ('abc…', 'abc')
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _set(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Keys whose value is set (Go's ``omitempty``: no empty string, false or empty list)."""
+    return {k: v for k, v in pairs if v not in ("", False, None, [], ())}
+
+
+def _action(action: SlackAction, text: Callable[[str], str]) -> dict[str, Any]:
+    out = _set(
+        [
+            ("type", text(action.type)),
+            ("text", text(action.text)),
+            ("url", text(action.url)),
+            ("style", text(action.style)),
+            ("name", text(action.name)),
+            ("value", text(action.value)),
+        ]
+    )
+    if action.confirm is not None:
+        c = action.confirm
+        out["confirm"] = _set(
+            [
+                ("text", text(c.text)),
+                ("title", text(c.title)),
+                ("ok_text", text(c.ok_text)),
+                ("dismiss_text", text(c.dismiss_text)),
+            ]
+        )
+    return out
+
+
+def message(config: SlackConfig, text: Callable[[str], str]) -> dict[str, Any]:
+    """The Slack message for a config, each template rendered by ``text``.
+
+    >>> m = message(SlackConfig(channel="#ops", title="{{ .Status }}", text="t"),
+    ...             lambda s: s.replace("{{ .Status }}", "firing") if "{{ t" not in s else "")
+    >>> m["channel"], m["attachments"][0]["title"], m["attachments"][0]["mrkdwn_in"]
+    ('#ops', 'firing', ['fallback', 'pretext', 'text'])
+    """
+    fields = [
+        {
+            "title": text(f.title),
+            "value": text(f.value),
+            "short": config.short_fields if f.short is None else f.short,
+        }
+        for f in config.fields
+    ]
+    attachment = _set(
+        [
+            ("title", truncate_runes(text(config.title), MAX_TITLE_RUNES)),
+            ("title_link", text(config.title_link)),
+            ("pretext", text(config.pretext)),
+        ]
+    )
+    attachment["text"] = text(config.text)
+    attachment["fallback"] = text(config.fallback)
+    attachment["callback_id"] = text(config.callback_id)
+    attachment.update(
+        _set(
+            [
+                ("fields", fields),
+                ("actions", [_action(a, text) for a in config.actions]),
+                ("image_url", text(config.image_url)),
+                ("thumb_url", text(config.thumb_url)),
+            ]
+        )
+    )
+    attachment["footer"] = text(config.footer)
+    attachment.update(
+        _set(
+            [
+                ("color", text(config.color)),
+                ("mrkdwn_in", list(config.mrkdwn_in or DEFAULT_MRKDWN_IN)),
+            ]
+        )
+    )
+    out = _set(
+        [
+            ("channel", text(config.channel)),
+            ("username", text(config.username)),
+            ("icon_emoji", text(config.icon_emoji)),
+            ("icon_url", text(config.icon_url)),
+            ("link_names", config.link_names),
+        ]
+    )
+    out["attachments"] = [attachment]
+    return out
+
+
+class SlackNotifier:
+    """Posts the rendered message to the config's ``api_url``.
+
+    Args:
+        integration: which receiver and ``slack_configs`` entry this is (globals filled).
+        transport: sends the request.
+        templating: renders the text fields.
+    """
+
+    def __init__(
+        self, integration: Integration, transport: Transport, templating: Templating
+    ) -> None:
+        config = integration.config
+        if not isinstance(config, SlackConfig) or config.api_url is None:
+            raise TypeError(f"{integration.where}: not a Slack config with an api_url")
+        self.integration = integration
+        self._config = config
+        self._url = config.api_url.get_secret_value()
+        self._transport = transport
+        self._templating = templating
+
+    async def notify(self, notification: Notification) -> None:
+        """Send ``notification``; raises NotifyError when it is not accepted."""
+        text = self._templating.texts(notification, self.integration)
+        body = go_json(message(self._config, text))
+        request = HttpRequest(
+            url=self._url,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                IDEMPOTENCY_HEADER: notification.idempotency_key,
+            },
+            http=self._config.http_config or HTTPConfig(),
+        )
+        await post(self._transport, request, self.integration)
