@@ -11,6 +11,10 @@ Commands::
     pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
     pulseline rules test F..   run promtool-style rule unit tests (exit 1 on any failure)
     pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
+    pulseline alertmanager check F..  validate alertmanager.yml files
+    pulseline alerts [MATCHER..]      list the cluster's active alerts (`why FP`: explain one)
+    pulseline silence add|query|expire  manage silences, as amtool does
+    pulseline webhook-receiver        print the webhook notifications it receives
 
 Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
 reads ``PULSELINE_*`` environment variables over the file.
@@ -28,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from streams.alertmanager.commands import add_commands as add_alertmanager_commands
 from streams.errors import PulselineError
 from streams.settings import Settings
 
@@ -103,6 +108,14 @@ def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
     return run_stack(settings, Path(args.dir), config=args.config, demo=not args.no_demo)
 
 
+def _webhook_receiver(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.stack.webhook import serve
+
+    host, _, port = args.listen.rpartition(":")
+    asyncio.run(serve(host, int(port), args.log))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pulseline``."""
     parser = argparse.ArgumentParser(prog="pulseline", description=__doc__.splitlines()[0])
@@ -152,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rules_test.add_argument("files", nargs="+", type=Path, metavar="FILE")
     rules_test.set_defaults(run=_rules_test)
+
+    add_alertmanager_commands(sub)
+    receiver = sub.add_parser("webhook-receiver", help="print the webhook notifications it gets")
+    receiver.add_argument("--listen", default="127.0.0.1:9095", help="HOST:PORT (default 9095)")
+    receiver.add_argument("--log", type=Path, help="also append each body as a JSON line here")
+    receiver.set_defaults(run=_webhook_receiver)
 
     stack = sub.add_parser("stack", help="the local stack")
     stack_sub = stack.add_subparsers(dest="action", required=True, metavar="ACTION")
