@@ -33,7 +33,7 @@ import aiosmtplib
 from streams.alertmanager.notify.errors import NotifyError
 from streams.alertmanager.notify.http import ssl_context
 from streams.alertmanager.notify.notification import Notification
-from streams.alertmanager.notify.templating import Templating
+from streams.alertmanager.notify.templating import Templating, Texts
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
 from streams.alertmanager.receivers import EmailConfig, Integration
 
@@ -63,17 +63,16 @@ def addresses(text: str) -> list[str]:
     return [addr for _, addr in email.utils.getaddresses([text]) if addr]
 
 
-def build_message(
-    config: EmailConfig, text: Callable[[str], str], key: str, hostname: str
-) -> EmailMessage:
-    """The message for ``config``, each template rendered by ``text``."""
+def build_message(config: EmailConfig, text: Texts, key: str, hostname: str) -> EmailMessage:
+    """The message for ``config``, each template rendered by ``text`` (the HTML body with
+    printed values escaped, as Alertmanager's ``html/template`` does)."""
     msg = EmailMessage(policy=SMTP_POLICY)
     for name, value in config.headers.items():
-        msg[name] = text(value)
+        msg[name] = text(value, f"headers.{name}")
     msg["Message-Id"] = message_id(key, hostname)
     msg[IDEMPOTENCY_HEADER] = key
     msg["Date"] = email.utils.formatdate(usegmt=True)
-    plain, html = text(config.text), text(config.html)
+    plain, html = text(config.text, "text"), text.html(config.html)
     if plain:
         msg.set_content(plain)
         if html:
@@ -128,8 +127,8 @@ class EmailNotifier:
         c = self._config
         text = self._templating.texts(notification, self.integration)
         msg = build_message(c, text, notification.idempotency_key, self._hostname)
-        sender = addresses(text(c.from_ or ""))
-        recipients = addresses(text(c.to))
+        sender = addresses(text(c.from_ or "", "from"))
+        recipients = addresses(text(c.to, "to"))
         if len(sender) != 1 or not recipients:
             raise self._error(f"bad from {sender!r} or to {recipients!r} address", False)
         try:

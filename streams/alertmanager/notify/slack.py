@@ -14,13 +14,12 @@ common rule (5xx and 429 are retried). The ``Idempotency-Key`` header is sent as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from streams.alertmanager.notify.gojson import go_json
 from streams.alertmanager.notify.http import HttpRequest, Transport, post
 from streams.alertmanager.notify.notification import Notification
-from streams.alertmanager.notify.templating import Templating
+from streams.alertmanager.notify.templating import RenderText, Templating
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
 from streams.alertmanager.receivers import HTTPConfig, Integration, SlackAction, SlackConfig
 
@@ -42,84 +41,70 @@ def _set(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return {k: v for k, v in pairs if v not in ("", False, None, [], ())}
 
 
-def _action(action: SlackAction, text: Callable[[str], str]) -> dict[str, Any]:
-    out = _set(
-        [
-            ("type", text(action.type)),
-            ("text", text(action.text)),
-            ("url", text(action.url)),
-            ("style", text(action.style)),
-            ("name", text(action.name)),
-            ("value", text(action.value)),
-        ]
-    )
+def _action(action: SlackAction, text: RenderText, where: str) -> dict[str, Any]:
+    def t(name: str) -> str:
+        return text(getattr(action, name), f"{where}.{name}")
+
+    out = _set([(name, t(name)) for name in ("type", "text", "url", "style", "name", "value")])
     if action.confirm is not None:
         c = action.confirm
         out["confirm"] = _set(
             [
-                ("text", text(c.text)),
-                ("title", text(c.title)),
-                ("ok_text", text(c.ok_text)),
-                ("dismiss_text", text(c.dismiss_text)),
+                (name, text(getattr(c, name), f"{where}.confirm.{name}"))
+                for name in ("text", "title", "ok_text", "dismiss_text")
             ]
         )
     return out
 
 
-def message(config: SlackConfig, text: Callable[[str], str]) -> dict[str, Any]:
+def message(config: SlackConfig, text: RenderText) -> dict[str, Any]:
     """The Slack message for a config, each template rendered by ``text``.
 
-    >>> m = message(SlackConfig(channel="#ops", title="{{ .Status }}", text="t"),
-    ...             lambda s: s.replace("{{ .Status }}", "firing") if "{{ t" not in s else "")
+    >>> def text(s: str, field: str = "") -> str:  # a stand-in for the templates
+    ...     return "" if "{{" in s else s.upper()
+    >>> m = message(SlackConfig(channel="#ops", title="down", mrkdwn_in=("text",)), text)
     >>> m["channel"], m["attachments"][0]["title"], m["attachments"][0]["mrkdwn_in"]
-    ('#ops', 'firing', ['fallback', 'pretext', 'text'])
+    ('#OPS', 'DOWN', ['text'])
     """
+
+    def t(name: str) -> str:
+        return text(getattr(config, name), name)
+
     fields = [
         {
-            "title": text(f.title),
-            "value": text(f.value),
+            "title": text(f.title, f"fields[{i}].title"),
+            "value": text(f.value, f"fields[{i}].value"),
             "short": config.short_fields if f.short is None else f.short,
         }
-        for f in config.fields
+        for i, f in enumerate(config.fields)
     ]
+    actions = [_action(a, text, f"actions[{i}]") for i, a in enumerate(config.actions)]
     attachment = _set(
         [
-            ("title", truncate_runes(text(config.title), MAX_TITLE_RUNES)),
-            ("title_link", text(config.title_link)),
-            ("pretext", text(config.pretext)),
+            ("title", truncate_runes(t("title"), MAX_TITLE_RUNES)),
+            ("title_link", t("title_link")),
+            ("pretext", t("pretext")),
         ]
     )
-    attachment["text"] = text(config.text)
-    attachment["fallback"] = text(config.fallback)
-    attachment["callback_id"] = text(config.callback_id)
+    for name in ("text", "fallback", "callback_id"):  # sent even when empty
+        attachment[name] = t(name)
     attachment.update(
         _set(
             [
                 ("fields", fields),
-                ("actions", [_action(a, text) for a in config.actions]),
-                ("image_url", text(config.image_url)),
-                ("thumb_url", text(config.thumb_url)),
+                ("actions", actions),
+                ("image_url", t("image_url")),
+                ("thumb_url", t("thumb_url")),
             ]
         )
     )
-    attachment["footer"] = text(config.footer)
+    attachment["footer"] = t("footer")
     attachment.update(
-        _set(
-            [
-                ("color", text(config.color)),
-                ("mrkdwn_in", list(config.mrkdwn_in or DEFAULT_MRKDWN_IN)),
-            ]
-        )
+        _set([("color", t("color")), ("mrkdwn_in", list(config.mrkdwn_in or DEFAULT_MRKDWN_IN))])
     )
-    out = _set(
-        [
-            ("channel", text(config.channel)),
-            ("username", text(config.username)),
-            ("icon_emoji", text(config.icon_emoji)),
-            ("icon_url", text(config.icon_url)),
-            ("link_names", config.link_names),
-        ]
-    )
+    out = _set([(name, t(name)) for name in ("channel", "username", "icon_emoji", "icon_url")])
+    if config.link_names:
+        out["link_names"] = True
     out["attachments"] = [attachment]
     return out
 

@@ -11,20 +11,27 @@ the error names the receiver, the integration and the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streams.alertmanager.model import Alert, Labels
+from streams.alertmanager.model import Alert
 from streams.alertmanager.notify.errors import NotifyError
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.receivers import Integration
 
 
 class Renderer(Protocol):
-    """Renders one template text against template data."""
+    """Renders template texts against template data (:class:`~streams.alertmanager.templates.
+    Templates` is one)."""
 
-    def render(self, text: str, data: Any) -> str: ...
+    def render(self, text: str, data: Any, where: str = "") -> str:
+        """Render a text field."""
+        ...
+
+    def render_html(self, text: str, data: Any, where: str = "") -> str:
+        """Render an HTML field (an email body), printed values HTML-escaped."""
+        ...
 
 
 class TemplateData(Protocol):
@@ -35,42 +42,73 @@ class TemplateData(Protocol):
         receiver: str,
         status: str,
         alerts: Sequence[Alert],
-        group_labels: Labels,
+        group_labels: Mapping[str, str],
         external_url: str,
         at: float,
     ) -> Any: ...
 
 
+class RenderText(Protocol):
+    """Renders one text field; ``field`` names it in errors."""
+
+    def __call__(self, text: str, field: str = "") -> str: ...
+
+
+class Texts:
+    """Renders the fields of one notification for one integration (data built once).
+
+    Empty texts render as empty without calling the templates. A failing text raises
+    NotifyError (not retryable) naming the receiver, the integration and the field.
+    """
+
+    def __init__(self, templates: Renderer, data: Any, integration: Integration) -> None:
+        self._templates = templates
+        self._data = data
+        self._integration = integration
+
+    def __call__(self, text: str, field: str = "") -> str:
+        """Render a text field (``field`` names it in errors: ``title``, ``headers.To``)."""
+        return self._render(text, field, html=False)
+
+    def html(self, text: str, field: str = "html") -> str:
+        """Render an HTML field, printed values escaped."""
+        return self._render(text, field, html=True)
+
+    def _render(self, text: str, field: str, *, html: bool) -> str:
+        if not text:
+            return ""
+        i = self._integration
+        where = f"receiver {i.receiver!r} {i.where}" + (f" {field}" if field else "")
+        try:
+            if html:
+                return self._templates.render_html(text, self._data, where)
+            return self._templates.render(text, self._data, where)
+        except Exception as exc:  # any template failure: the text is at fault
+            raise NotifyError(
+                f"{field or 'template'} {_short(text)!r} failed: {exc}",
+                receiver=i.receiver,
+                integration=i.where,
+                retryable=False,
+            ) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Templating:
-    """The loaded templates and the data builder they render against."""
+    """The loaded templates and the data builder they render against.
+
+    Example:
+        >>> from streams.alertmanager.templates import Templates, template_data
+        >>> templating = Templating(Templates.load(), template_data)  # doctest: +SKIP
+    """
 
     templates: Renderer
     data: TemplateData
 
-    def texts(self, notification: Notification, integration: Integration) -> Callable[[str], str]:
-        """A function rendering one text for ``notification`` (data built once).
-
-        Empty texts render as empty without calling the templates. The function raises
-        NotifyError (not retryable) naming the integration when a text fails.
-        """
+    def texts(self, notification: Notification, integration: Integration) -> Texts:
+        """The renderer of ``notification``'s fields for ``integration``."""
         n = notification
-        data = self.data(n.receiver, n.status, n.alerts, n.group_labels, n.external_url, n.at)
-
-        def render(text: str) -> str:
-            if not text:
-                return ""
-            try:
-                return self.templates.render(text, data)
-            except Exception as exc:  # any template failure: the text is at fault
-                raise NotifyError(
-                    f"template {_short(text)!r} failed: {exc}",
-                    receiver=integration.receiver,
-                    integration=integration.where,
-                    retryable=False,
-                ) from exc
-
-        return render
+        data = self.data(n.receiver, n.status, n.alerts, dict(n.group_labels), n.external_url, n.at)
+        return Texts(self.templates, data, integration)
 
 
 def _short(text: str, limit: int = 60) -> str:

@@ -11,7 +11,7 @@ import email
 import email.policy
 import ssl
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from streams.alertmanager.model import Alert, Labels
+from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyError, NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.email import message_id
 from streams.alertmanager.notify.notification import Notification
@@ -125,7 +125,11 @@ def secure(certificate: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
 
 
 class Templates:
-    def render(self, text: str, data: Any) -> str:
+    def render_html(self, text: str, data: Any, where: str = "") -> str:
+        assert where == "receiver 'ops' email[0] html"
+        return self.render(text, data, where)
+
+    def render(self, text: str, data: Any, where: str = "") -> str:
         return (
             text.replace('{{ template "email.default.subject" . }}', f"[{data['status']}] Down")
             .replace('{{ template "email.default.html" . }}', "<b>Down</b> é")
@@ -137,7 +141,7 @@ def _data(
     receiver: str,
     status: str,
     alerts: Sequence[Alert],
-    group_labels: Labels,
+    group_labels: Mapping[str, str],
     external_url: str,
     at: float,
 ) -> dict[str, str]:

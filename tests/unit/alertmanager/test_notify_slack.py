@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from streams.alertmanager.model import Alert, Labels
+from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyError, NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating
@@ -26,8 +26,11 @@ class FakeTemplates:
     def __init__(self) -> None:
         self.rendered: list[str] = []
 
-    def render(self, text: str, data: Any) -> str:
-        self.rendered.append(text)
+    def render_html(self, text: str, data: Any, where: str = "") -> str:
+        raise AssertionError("Slack renders no HTML")
+
+    def render(self, text: str, data: Any, where: str = "") -> str:
+        self.rendered.append(where)
         if "{{ fail }}" in text:
             raise ValueError("function fail not defined")
         text = re.sub(r'\{\{ template "([^"]+)" \. \}\}', r"<\1>", text)
@@ -39,7 +42,7 @@ def fake_data(
     receiver: str,
     status: str,
     alerts: Sequence[Alert],
-    group_labels: Labels,
+    group_labels: Mapping[str, str],
     external_url: str,
     at: float,
 ) -> dict[str, Any]:
@@ -47,7 +50,7 @@ def fake_data(
     return {"receiver": receiver, "status": status, "common": common}
 
 
-def _setup(**slack: Any) -> tuple[Services, FakeTemplates, CollectingTransport]:
+def _setup() -> tuple[Services, FakeTemplates, CollectingTransport]:
     templates, transport = FakeTemplates(), CollectingTransport()
     return Services(transport, Templating(templates, fake_data)), templates, transport
 
@@ -203,10 +206,20 @@ async def test_a_template_that_fails_is_not_retried_and_names_the_field() -> Non
     with pytest.raises(NotifyError) as info:
         await deliver(notifier, N, NotifyStats())
     assert info.value.retryable is False
-    assert "slack[0]: template '{{ fail }}' failed: function fail not defined" in str(info.value)
+    assert "slack[0]: title '{{ fail }}' failed: function fail not defined" in str(info.value)
     assert transport.requests == []
 
 
 def test_slack_without_templates_is_a_wiring_error() -> None:
     with pytest.raises(TypeError, match="templates"):
         notifiers_for(_receiver(), Services(CollectingTransport()))
+
+
+async def test_fields_are_rendered_with_their_place_named() -> None:
+    services, templates, _ = _setup()
+    receiver = _receiver(fields=[{"title": "t", "value": "v"}])
+    (notifier,) = notifiers_for(receiver, services)
+    await deliver(notifier, N, NotifyStats())
+    assert "receiver 'ops' slack[0] title" in templates.rendered
+    assert "receiver 'ops' slack[0] fields[0].value" in templates.rendered
+    assert "receiver 'ops' slack[0] channel" not in templates.rendered  # empty: not rendered
