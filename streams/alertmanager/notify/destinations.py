@@ -21,7 +21,7 @@ Example:
     ...     check_receiver(r, resolve=lambda host: ["169.254.169.254"])
     ... except ConfigError as e:
     ...     print(e)  # doctest: +ELLIPSIS
-    receiver 'ops' webhook[0]: http://metadata.internal/... resolves to 169.254.169.254, a ...
+    receiver 'ops': webhook_configs[0]: http://metadata.internal/... resolves to 169.254.169.254...
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def check_receiver(receiver: Receiver, resolve: ResolveSync = resolve_sync) -> N
     """Refuse a receiver with a destination on a link-local or metadata address.
 
     Raises:
-        ConfigError: naming the receiver and the integration (``webhook[0]``).
+        ConfigError: naming the receiver and the integration (``webhook_configs[0]``), as
+            :func:`~streams.alertmanager.receivers.with_globals` does.
     """
     for integration in receiver.integrations():
         target = destination(integration)
@@ -111,7 +112,8 @@ def check_receiver(receiver: Receiver, resolve: ResolveSync = resolve_sync) -> N
             addresses = []  # checked again at send time
         reason = refusal(url, addresses)
         if reason is not None:
-            raise ConfigError(f"receiver {receiver.name!r} {integration.where}: {reason}")
+            place = f"{integration.kind}_configs[{integration.index}]"
+            raise ConfigError(f"receiver {receiver.name!r}: {place}: {reason}")
 
 
 class GuardedResolver(AbstractResolver):

@@ -229,7 +229,9 @@ def test_check_receiver_at_load() -> None:
             raise socket.gaierror(host)
         return table[host]
 
-    with pytest.raises(ConfigError, match=r"receiver 'ops' webhook\[0\]: .*resolves to 169"):
+    with pytest.raises(
+        ConfigError, match=r"receiver 'ops': webhook_configs\[0\]: .*resolves to 169"
+    ):
         check_receiver(_receiver("http://meta.test/x"), dns)
     with pytest.raises(ConfigError, match="is a link-local"):
         check_receiver(_receiver("http://169.254.169.254/x"), dns)
