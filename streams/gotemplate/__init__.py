@@ -20,6 +20,7 @@ from streams.gotemplate.execute import SafeHTML
 from streams.gotemplate.funcs import BUILTINS, GoFunc
 from streams.gotemplate.gofmt import sprint, sprintf, sprintln
 from streams.gotemplate.gotime import GoTime
+from streams.gotemplate.params import go_params
 from streams.gotemplate.template import TemplateSet
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "SafeHTML",
     "TemplateError",
     "TemplateSet",
+    "go_params",
     "sprint",
     "sprintf",
     "sprintln",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.gotemplate.funcs import GoFunc
 from streams.gotemplate.nodes import Arg, BoolNode, NilNode, NumberNode, StringNode
@@ -96,3 +96,25 @@ def method_func(name: str, bound: Callable[..., Any]) -> GoFunc:
     func = getattr(bound, "__func__", bound)
     params, variadic = _signature(func)
     return GoFunc(name, bound, params, variadic)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def go_params(*types: str) -> Callable[[_F], _F]:
+    """Declare the Go parameter types of a method templates call.
+
+    Example:
+        >>> class KV(dict[str, str]):
+        ...     @go_params("[]string")
+        ...     def Remove(self, names: list[str]) -> "KV":
+        ...         return KV({k: v for k, v in self.items() if k not in names})
+        >>> method_func("Remove", KV().Remove).params
+        ('[]string',)
+    """
+
+    def declare(func: _F) -> _F:
+        func.go_params = types  # type: ignore[attr-defined]
+        return func
+
+    return declare
