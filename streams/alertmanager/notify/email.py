@@ -5,13 +5,15 @@ the client greets with ``hello``, upgrades with ``STARTTLS`` when the server off
 refuses to go on in clear text when ``require_tls`` (the default) is set and the server does
 not offer it. With ``auth_username`` set and ``AUTH`` offered, it authenticates with
 ``CRAM-MD5`` (when ``auth_secret`` is set), ``PLAIN`` (with ``auth_identity``) or ``LOGIN``,
-the first of those the server lists.
+the first of those the server lists; a password goes over an unencrypted connection only to
+this machine, as with Go's ``PLAIN``.
 
 The message has the config's headers rendered as templates (``Subject``, ``To``, ``From``
-and any others), a ``Message-Id`` derived from the notification's idempotency key (every
-attempt to send one notification carries the same id, so mail systems and readers can
-drop a repeat) plus the key itself in ``Idempotency-Key``, a ``Date``, and a text and an
-HTML part (``multipart/alternative`` when both are set). The envelope sender and recipients
+and any others), a ``Message-Id`` derived from the notification's idempotency key and the
+sender's domain (every attempt to send one notification, from any worker, carries the same
+id, so mail systems and readers can drop a repeat) plus the key itself in
+``Idempotency-Key``, a ``Date``, and a text and an HTML part (``multipart/alternative``
+when both are set). The envelope sender and recipients
 are the rendered ``from`` and ``to`` addresses.
 
 Failures follow SMTP: a 5xx reply is permanent (a wrong password, an unknown mailbox) and
@@ -37,21 +39,23 @@ from streams.alertmanager.notify.templating import Templating, Texts
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
 from streams.alertmanager.receivers import EmailConfig, Integration
 
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
 SmtpFactory = Callable[..., aiosmtplib.SMTP]
 """Makes the SMTP client (``aiosmtplib.SMTP``'s keyword arguments); tests may wrap it."""
 
 
-def message_id(idempotency_key: str, hostname: str) -> str:
+def message_id(idempotency_key: str, domain: str) -> str:
     """The ``Message-Id`` of a notification: stable across attempts, unique per key.
 
-    >>> first = message_id("ops/abc/1", "worker-1")
-    >>> first == message_id("ops/abc/1", "worker-1") != message_id("ops/abc/2", "worker-1")
+    >>> first = message_id("ops/abc/1", "example.org")
+    >>> first == message_id("ops/abc/1", "example.org") != message_id("ops/abc/2", "example.org")
     True
-    >>> first.startswith("<") and first.endswith("@worker-1>")
+    >>> first.startswith("<") and first.endswith("@example.org>")
     True
     """
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-    return f"<{digest}@{hostname}>"
+    return f"<{digest}@{domain}>"
 
 
 def addresses(text: str) -> list[str]:
@@ -69,7 +73,9 @@ def build_message(config: EmailConfig, text: Texts, key: str, hostname: str) -> 
     msg = EmailMessage(policy=SMTP_POLICY)
     for name, value in config.headers.items():
         msg[name] = text(value, f"headers.{name}")
-    msg["Message-Id"] = message_id(key, hostname)
+    sender = addresses(msg.get("From", ""))
+    domain = sender[0].rpartition("@")[2] if sender and "@" in sender[0] else hostname
+    msg["Message-Id"] = message_id(key, domain)
     msg[IDEMPOTENCY_HEADER] = key
     msg["Date"] = email.utils.formatdate(usegmt=True)
     plain, html = text(config.text, "text"), text.html(config.html)
@@ -88,7 +94,8 @@ class EmailNotifier:
     Args:
         integration: which receiver and ``email_configs`` entry this is (globals filled).
         templating: renders headers, addresses and bodies.
-        hostname: this host's name, in ``Message-Id``.
+        hostname: the ``Message-Id`` domain when the From header has none (the From
+            domain is used otherwise, so every worker gives one notification one id).
         smtp: makes the SMTP client.
         timeout_s: the most each SMTP step may take.
     """
@@ -164,16 +171,18 @@ class EmailNotifier:
         await client.connect()
         try:
             await client.ehlo()
-            if client.supports_extension("starttls") and self._port != 465:
+            encrypted = self._port == 465
+            if client.supports_extension("starttls") and not encrypted:
                 await client.starttls(tls_context=tls, server_hostname=server_name)
                 await client.ehlo()
-            elif c.require_tls and self._port != 465:
+                encrypted = True
+            elif c.require_tls and not encrypted:
                 raise self._error(
                     f"require_tls is true but {self._host}:{self._port} does not offer STARTTLS",
                     retryable=False,
                 )
             if c.auth_username and client.supports_extension("auth"):
-                await self._authenticate(client)
+                await self._authenticate(client, encrypted)
             await client.send_message(msg, sender=sender, recipients=recipients)
         finally:
             try:
@@ -181,7 +190,8 @@ class EmailNotifier:
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
 
-    async def _authenticate(self, client: aiosmtplib.SMTP) -> None:
+    async def _authenticate(self, client: aiosmtplib.SMTP, encrypted: bool) -> None:
+        """Authenticate; a password is sent in clear only to this machine (as Go's PLAIN)."""
         c = self._config
         user = c.auth_username or ""
         password = c.auth_password.get_secret_value() if c.auth_password else ""
@@ -190,6 +200,12 @@ class EmailNotifier:
             if mechanism == "cram-md5" and secret:
                 await client.auth_crammd5(user, secret)
                 return
+            clear = mechanism in ("plain", "login") and password and not encrypted
+            if clear and self._host not in _LOOPBACK:
+                raise self._error(
+                    f"refusing to send auth_password to {self._host} unencrypted",
+                    retryable=False,
+                )
             if mechanism == "plain" and password:
                 token = f"{c.auth_identity or ''}\0{user}\0{password}".encode()
                 answer = await client.execute_command(b"AUTH", b"PLAIN", base64.b64encode(token))

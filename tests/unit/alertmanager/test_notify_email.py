@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyError, NotifyStats, Services, deliver, notifiers_for
-from streams.alertmanager.notify.email import message_id
+from streams.alertmanager.notify.email import EmailNotifier, message_id
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating
 from streams.alertmanager.notify.testing import CollectingTransport
@@ -183,7 +184,7 @@ async def test_clear_text_delivery_with_headers_and_parts(plain: tuple[Mailbox, 
     assert msg["To"] == "Ops <ops@example.org>, dev@example.org"
     assert msg["From"] == "Pulseline <am@example.org>"
     assert msg["X-Team"] == "firing-team"
-    assert msg["Message-Id"] == message_id("ops/g/7", "worker-1.test")
+    assert msg["Message-Id"] == message_id("ops/g/7", "example.org")  # From's domain
     assert msg["Idempotency-Key"] == "ops/g/7"
     assert msg["Date"]
     assert msg.get_content_type() == "multipart/alternative"
@@ -265,3 +266,40 @@ async def test_no_server_is_retryable() -> None:
         await _send(free_port(), to="ops@example.org")
     assert info.value.retryable is True
     assert info.value.integration == "email[0]"
+
+
+async def test_a_password_is_not_sent_in_clear_to_another_host() -> None:
+    mailbox = Mailbox()
+    for port in _serve(mailbox, authenticator=mailbox.authenticate, auth_require_tls=False):
+        await _refused_in_clear(mailbox, port)
+
+
+async def _refused_in_clear(mailbox: Mailbox, port: int) -> None:
+    receiver = with_globals(
+        Receiver.model_validate(
+            {
+                "name": "ops",
+                "email_configs": [
+                    {
+                        "to": "ops@example.org",
+                        "require_tls": False,
+                        "auth_username": "am",
+                        "auth_password": "pw",
+                        "smarthost": f"mail.example.org:{port}",
+                    }
+                ],
+            }
+        ),
+        GlobalDefaults(smtp_from="am@example.org"),
+    )
+
+    def to_local_server(**options: Any) -> aiosmtplib.SMTP:  # mail.example.org is this server
+        return aiosmtplib.SMTP(**{**options, "hostname": "127.0.0.1"})
+
+    notifier = EmailNotifier(
+        receiver.integrations()[0], Templating(Templates(), _data), smtp=to_local_server
+    )
+    with pytest.raises(NotifyError, match=r"refusing to send auth_password to mail\.example") as e:
+        await deliver(notifier, N, NotifyStats())
+    assert e.value.retryable is False
+    assert mailbox.messages == [] and mailbox.logins == []
