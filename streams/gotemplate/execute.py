@@ -1,56 +1,41 @@
-"""Executing parsed templates with Go's semantics.
+"""Executing parsed templates with Go's semantics: text, if, with, range, template.
 
-Walks a tree with a dot and a stack of variables, as Go's ``text/template`` does: fields
-and methods through :mod:`streams.gotemplate.values`, calls checked against each function's
-declared parameter types, ``range`` over maps in key order, ``missingkey`` as Go's option,
-errors as Go words them (``executing "name" at <.Foo>: ...``) with the line and column.
+Walks a tree with a dot and a stack of variables, as Go's ``text/template`` does: ``range``
+over maps in key order with ``break`` and ``continue``, ``with`` and ``if`` on Go's truth,
+``{{template}}`` calls with a depth limit, values printed as Go's ``fmt`` prints them (and
+HTML-escaped when asked). Pipelines are evaluated by :mod:`streams.gotemplate.evaluate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from streams.gotemplate.errors import TemplateError
+from streams.gotemplate.evaluate import Evaluator
 from streams.gotemplate.funcs import GoFunc, html_escape
 from streams.gotemplate.gofmt import sprint
 from streams.gotemplate.nodes import (
     ActionNode,
-    Arg,
     BreakNode,
-    ChainNode,
-    CommandNode,
     ContinueNode,
-    DotNode,
-    FieldNode,
-    IdentifierNode,
     IfNode,
     ListNode,
-    NilNode,
     Node,
-    PipeNode,
     RangeNode,
     TemplateNode,
     TextNode,
     Tree,
-    VariableNode,
     WithNode,
 )
-from streams.gotemplate.params import check_arg, constant_arg, method_func
 from streams.gotemplate.values import (
     MISSING,
-    field_of,
     is_sequence,
-    method,
     sort_keys,
     truth,
-    zero_of,
 )
 
 MAX_DEPTH = 100
 """How deep templates may call templates (Go allows more; Python's stack does not)."""
-
-_NO_FINAL: Any = object()
 
 
 class SafeHTML(str):
@@ -67,11 +52,7 @@ class _Continue(Exception):
     pass
 
 
-class _Failure(Exception):
-    """An execution error before the position is attached."""
-
-
-class Execution:
+class Execution(Evaluator):
     """One execution of one tree: output, variables and the template set to call into.
 
     Args:
@@ -90,9 +71,8 @@ class Execution:
         missingkey: str = "default",
         html: bool = False,
     ) -> None:
+        super().__init__(funcs, missingkey)
         self.trees = trees
-        self.funcs = funcs
-        self.missingkey = missingkey
         self.html = html
         self.out: list[str] = []
         self._walkers: dict[type[Node], Callable[[Any, Any], None]] = {
@@ -119,13 +99,6 @@ class Execution:
             self.walk(data, tree.root)
         finally:
             self.tree, self.vars, self.depth = saved  # type: ignore[assignment]
-
-    def fail(self, node: Node, reason: str) -> TemplateError:
-        at = getattr(node, "text", "")
-        where = f'executing "{self.tree.name}" at <{at}>: ' if at else ""
-        return TemplateError.at(
-            where + reason, name=self.tree.name, source=self.tree.source, offset=node.pos
-        )
 
     def walk(self, dot: Any, node: Node) -> None:
         self._walkers[type(node)](dot, node)
@@ -201,142 +174,3 @@ class Execution:
             raise self.fail(node, f"exceeded maximum template depth ({MAX_DEPTH})")
         value = dot if node.pipe is None else self.pipeline(dot, node.pipe)
         self.run(tree, value, self.depth + 1)
-
-    # -- pipelines -----------------------------------------------------------------------------
-
-    def pipeline(self, dot: Any, pipe: PipeNode) -> Any:
-        value: Any = _NO_FINAL
-        for cmd in pipe.cmds:
-            value = self.command(dot, cmd, value)
-        if value is MISSING:
-            value = None
-        for name in pipe.decls:
-            if pipe.is_assign:
-                self.assign(pipe, name, value)
-            else:
-                self.vars.append((name, value))
-        return value
-
-    def assign(self, node: Node, name: str, value: Any) -> None:
-        for i in range(len(self.vars) - 1, -1, -1):
-            if self.vars[i][0] == name:
-                self.vars[i] = (name, value)
-                return
-        raise self.fail(node, f"undefined variable: {name}")
-
-    def variable(self, node: Node, name: str) -> Any:
-        for var, value in reversed(self.vars):
-            if var == name:
-                return value
-        raise self.fail(node, f"undefined variable: {name}")
-
-    def command(self, dot: Any, cmd: CommandNode, final: Any) -> Any:
-        first = cmd.args[0]
-        if isinstance(first, FieldNode):
-            return self.chain(dot, dot, first, first.names, cmd.args, final)
-        if isinstance(first, VariableNode):
-            value = self.variable(first, first.name)
-            if not first.names:
-                self.not_a_function(first, cmd.args, final)
-                return value
-            return self.chain(dot, value, first, first.names, cmd.args, final)
-        if isinstance(first, ChainNode):
-            base = self.arg(dot, first.node, "any")
-            return self.chain(dot, base, first, first.names, cmd.args, final)
-        if isinstance(first, IdentifierNode):
-            return self.call(dot, self.funcs[first.name], first, cmd.args, final, cmd)
-        self.not_a_function(first, cmd.args, final)
-        if isinstance(first, PipeNode):
-            return self.pipeline(dot, first)
-        if isinstance(first, NilNode):
-            raise self.fail(first, "nil is not a command")
-        return dot if isinstance(first, DotNode) else constant_arg(first, "any")
-
-    def not_a_function(self, node: Arg, args: Sequence[Arg], final: Any) -> None:
-        if len(args) > 1 or final is not _NO_FINAL:
-            raise self.fail(node, f"can't give argument to non-function {node.text}")
-
-    def chain(
-        self, dot: Any, value: Any, node: Arg, names: Sequence[str], args: Sequence[Arg], final: Any
-    ) -> Any:
-        for i, name in enumerate(names):
-            last = i == len(names) - 1
-            value = self.field(
-                dot, value, name, node, args if last else (), final if last else _NO_FINAL
-            )
-        return value
-
-    def field(
-        self, dot: Any, receiver: Any, name: str, node: Arg, args: Sequence[Arg], final: Any
-    ) -> Any:
-        if receiver is None or receiver is MISSING:
-            if self.missingkey == "error":
-                raise self.fail(node, f'nil data; no entry for key "{name}"')
-            return None
-        bound = method(receiver, name)
-        if bound is not None:
-            return self.call(dot, method_func(name, bound), node, args or [node], final)
-        try:
-            found = field_of(receiver, name)
-        except LookupError as exc:
-            raise self.fail(node, str(exc)) from None
-        has_args = len(args) > 1 or final is not _NO_FINAL
-        if has_args:
-            raise self.fail(node, f"{name} is not a method but has arguments")
-        if found is MISSING:
-            if self.missingkey == "error":
-                raise self.fail(node, f'map has no entry for key "{name}"')
-            return zero_of(receiver) if self.missingkey == "zero" else None
-        return found
-
-    def arg(self, dot: Any, node: Arg, param: str) -> Any:
-        if isinstance(node, DotNode):
-            return self.checked(node, dot, param)
-        if isinstance(node, FieldNode | VariableNode | ChainNode | IdentifierNode | PipeNode):
-            cmd = CommandNode(node.pos, [node], node.text)
-            value = self.command(dot, cmd, _NO_FINAL)
-            return self.checked(node, None if value is MISSING else value, param)
-        try:
-            return constant_arg(node, param)
-        except ValueError as exc:
-            raise self.fail(node, str(exc)) from None
-
-    def checked(self, node: Arg, value: Any, param: str) -> Any:
-        try:
-            return check_arg(value, param)
-        except ValueError as exc:
-            raise self.fail(node, str(exc)) from None
-
-    def call(
-        self,
-        dot: Any,
-        fn: GoFunc,
-        node: Arg,
-        args: Sequence[Arg],
-        final: Any,
-        cmd: CommandNode | None = None,
-    ) -> Any:
-        given = list(args[1:])
-        count = len(given) + (final is not _NO_FINAL)
-        fixed = len(fn.params)
-        if fn.variadic is None and count != fixed:
-            raise self.fail(node, f"wrong number of args for {fn.name}: want {fixed} got {count}")
-        if count < fixed:
-            want = f"want at least {fixed} got {len(given)}"
-            raise self.fail(node, f"wrong number of args for {fn.name}: {want}")
-        types = [*fn.params, *[fn.variadic or "any"] * (count - fixed)]
-        values: list[Any] = []
-        for arg, param in zip(given, types, strict=False):
-            if fn.lazy:
-                values.append(lambda a=arg, p=param: self.arg(dot, a, p))
-            else:
-                values.append(self.arg(dot, arg, param))
-        if final is not _NO_FINAL:
-            last = self.checked(node, None if final is MISSING else final, types[-1])
-            values.append((lambda: last) if fn.lazy else last)
-        try:
-            return fn.impl(*values)
-        except TemplateError:
-            raise
-        except Exception as exc:  # Go recovers a panicking function the same way
-            raise self.fail(cmd or node, f"error calling {fn.name}: {exc}") from None
