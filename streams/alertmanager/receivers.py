@@ -38,9 +38,9 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from streams.alertmanager.httpconfig import (
     FROZEN,
@@ -49,6 +49,16 @@ from streams.alertmanager.httpconfig import (
     check_host_port,
     check_http_url,
     refuse_literal_link_local,
+)
+from streams.alertmanager.integrations import (
+    AlertmanagerForwardConfig,
+    EmailConfig,
+    SlackAction,
+    SlackConfig,
+    SlackConfirmationField,
+    SlackField,
+    WebhookConfig,
+    template_of,
 )
 from streams.errors import ConfigError
 
@@ -70,177 +80,6 @@ __all__ = [
     "WebhookConfig",
     "with_globals",
 ]
-
-
-class _Notifier(BaseModel):
-    model_config = FROZEN
-
-    send_resolved: bool = False
-
-
-class WebhookConfig(_Notifier):
-    """POST Alertmanager's webhook payload (version 4) to ``url``."""
-
-    send_resolved: bool = True
-    url: SecretStr
-    max_alerts: int = Field(0, ge=0, description="Alerts per message at most; 0: all.")
-    http_config: HTTPConfig | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: SecretStr) -> SecretStr:
-        check_http_url(value.get_secret_value())
-        return value
-
-
-class SlackField(BaseModel):
-    """One field of a Slack attachment."""
-
-    model_config = FROZEN
-
-    title: str = Field(min_length=1)
-    value: str = Field(min_length=1)
-    short: bool | None = None
-
-
-class SlackConfirmationField(BaseModel):
-    """A confirmation asked before a Slack action runs."""
-
-    model_config = FROZEN
-
-    text: str = Field(min_length=1)
-    title: str = ""
-    ok_text: str = ""
-    dismiss_text: str = ""
-
-
-class SlackAction(BaseModel):
-    """A button of a Slack attachment: a link (``url``) or a message action (``name``)."""
-
-    model_config = FROZEN
-
-    type: str = Field(min_length=1)
-    text: str = Field(min_length=1)
-    url: str = ""
-    style: str = ""
-    name: str = ""
-    value: str = ""
-    confirm: SlackConfirmationField | None = None
-
-    @model_validator(mode="after")
-    def _url_or_name(self) -> Self:
-        if not self.url and not self.name:
-            raise ValueError("a Slack action needs a name or a url")
-        return self
-
-
-def _tmpl(name: str) -> str:
-    return '{{ template "' + name + '" . }}'
-
-
-class SlackConfig(_Notifier):
-    """Post to a Slack incoming webhook; text fields are Go templates.
-
-    ``api_url`` comes from ``global.slack_api_url`` when not given.
-    """
-
-    http_config: HTTPConfig | None = None
-    api_url: SecretStr | None = None
-    channel: str = ""
-    username: str = _tmpl("slack.default.username")
-    color: str = '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
-    title: str = _tmpl("slack.default.title")
-    title_link: str = _tmpl("slack.default.titlelink")
-    pretext: str = _tmpl("slack.default.pretext")
-    text: str = _tmpl("slack.default.text")
-    fields: tuple[SlackField, ...] = ()
-    short_fields: bool = False
-    footer: str = _tmpl("slack.default.footer")
-    fallback: str = _tmpl("slack.default.fallback")
-    callback_id: str = _tmpl("slack.default.callbackid")
-    icon_emoji: str = _tmpl("slack.default.iconemoji")
-    icon_url: str = _tmpl("slack.default.iconurl")
-    image_url: str = ""
-    thumb_url: str = ""
-    link_names: bool = False
-    mrkdwn_in: tuple[str, ...] = ()
-    actions: tuple[SlackAction, ...] = ()
-
-    @field_validator("api_url")
-    @classmethod
-    def _http(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            check_http_url(value.get_secret_value())
-        return value
-
-
-def canonical_header(name: str) -> str:
-    """A MIME header name as Go canonicalizes it: ``content-type`` -> ``Content-Type``.
-
-    >>> canonical_header("x-pulseline-TEAM")
-    'X-Pulseline-Team'
-    """
-    if not name or any(c in name for c in " \t:"):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
-
-
-class EmailConfig(_Notifier):
-    """Send an email over SMTP; ``to``, headers, ``html`` and ``text`` are Go templates.
-
-    ``from``, ``smarthost``, ``hello``, the ``auth_*`` fields and ``require_tls`` come from
-    the ``global`` section's ``smtp_*`` keys when not given. Header names are canonicalized
-    (``subject`` is ``Subject``); two spellings of one header are an error.
-    """
-
-    to: str = Field(min_length=1)
-    from_: str | None = Field(None, alias="from")
-    hello: str | None = None
-    smarthost: str | None = None
-    auth_username: str | None = None
-    auth_password: SecretStr | None = None
-    auth_secret: SecretStr | None = None
-    auth_identity: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    html: str = _tmpl("email.default.html")
-    text: str = ""
-    require_tls: bool | None = None
-    tls_config: TLSConfig | None = None
-
-    @field_validator("smarthost")
-    @classmethod
-    def _host_port(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_host_port(value)
-        return value
-
-    @field_validator("headers")
-    @classmethod
-    def _canonical(cls, value: dict[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name, text in value.items():
-            key = canonical_header(name)
-            if key in out:
-                raise ValueError(f"duplicate header {key!r} in email config")
-            out[key] = text
-        return out
-
-
-class AlertmanagerForwardConfig(_Notifier):
-    """Forward alerts to an existing Alertmanager at ``url`` (its base URL).
-
-    Alerts are posted to ``<url>/api/v2/alerts`` as Alertmanager's postable alerts, so the
-    other Alertmanager does its own grouping and notifying.
-    """
-
-    send_resolved: bool = True
-    url: str
-    http_config: HTTPConfig | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        return check_http_url(value)
 
 
 IntegrationConfig = WebhookConfig | SlackConfig | EmailConfig | AlertmanagerForwardConfig
@@ -371,7 +210,7 @@ def with_globals(receiver: Receiver, defaults: GlobalDefaults) -> Receiver:
             raise ConfigError(f"{where('email', i)}: no from and no global smtp_from set")
         if not smarthost:
             raise ConfigError(f"{where('email', i)}: no smarthost and no global smtp_smarthost set")
-        headers = {"Subject": _tmpl("email.default.subject"), "To": e.to, "From": sender}
+        headers = {"Subject": template_of("email.default.subject"), "To": e.to, "From": sender}
         headers.update(e.headers)
         emails.append(
             e.model_copy(
