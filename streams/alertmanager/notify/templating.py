@@ -97,8 +97,15 @@ class Templating:
     """The loaded templates and the data builder they render against.
 
     Example:
+        >>> from streams.alertmanager.model import Alert
+        >>> from streams.alertmanager.receivers import Integration, SlackConfig
         >>> from streams.alertmanager.templates import Templates, template_data
-        >>> templating = Templating(Templates.load(), template_data)  # doctest: +SKIP
+        >>> templating = Templating(Templates.load(), template_data)
+        >>> n = Notification("ops", "{}:{}", (("alertname", "Down"),),
+        ...                  (Alert.create({"alertname": "Down"}),), "k", at=1.0)
+        >>> texts = templating.texts(n, Integration("ops", "slack", 0, SlackConfig()))
+        >>> texts("{{ .GroupLabels.alertname }} is {{ .Status }}", "title")
+        'Down is firing'
     """
 
     templates: Renderer
