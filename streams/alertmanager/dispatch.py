@@ -7,9 +7,11 @@ reports it with :meth:`delivered`, which writes the notification log. A decided 
 is *pending* until then, and is part of the saved state: after a crash :meth:`pending` gives
 it again, with the same idempotency key, and no flush decides it a second time.
 
-State is saved per group key (the group, its pending notifications and its notification log
-entries): :meth:`changes` gives what changed since it was last asked, :meth:`load` puts a
-saved value back. Nothing reads a clock: every method that needs the time is given ``now``.
+Groups are told apart by group key *and* route: sibling routes without matchers share a
+key, and make two groups, as in Alertmanager. State is saved per group key (its groups with
+their pending notifications, and its notification log entries): :meth:`changes` gives what
+changed since it was last asked, :meth:`load` puts a saved value back. Nothing reads a
+clock: every method that needs the time is given ``now``.
 
 Example:
     >>> from streams.alertmanager.routeopts import RouteOpts
@@ -41,6 +43,10 @@ from streams.alertmanager.nflog import NotificationLog
 from streams.alertmanager.notification import Notification
 from streams.alertmanager.receivers import Integration
 from streams.alertmanager.routeopts import Route, RouteOpts
+
+GroupId = tuple[str, str]
+"""An aggregation group's identity: its group key and its route's id. Two routes with the
+same key (siblings without matchers) make two groups with one key, as in Alertmanager."""
 
 MAINTENANCE_INTERVAL = 30.0
 """Seconds between removals of empty groups (Alertmanager's dispatcher maintenance)."""
@@ -97,10 +103,10 @@ class Dispatcher:
         self._config = _Config(receivers or {}, time_intervals or {})
         self.limits = limits or Limits()
         self.nflog = NotificationLog(retention)
-        self.groups: dict[str, AggregationGroup] = {}
+        self.groups: dict[GroupId, AggregationGroup] = {}
         self.stats = DispatchStats()
         self.next_maintenance: float | None = None
-        self._keys: dict[str, str] = {}
+        self._keys: dict[str, GroupId] = {}
         self._dirty: set[str] = set()
 
     def configure(
@@ -121,14 +127,15 @@ class Dispatcher:
     ) -> bool:
         """Put an alert into its group (created if needed); False if a limit refused it."""
         opts = route if isinstance(route, RouteOpts) else RouteOpts.of(route)
-        group = self.groups.get(group_key)
+        gid = (group_key, opts.route_id)
+        group = self.groups.get(gid)
         if group is None:
             if len(self.groups) >= self.limits.max_groups:
                 self.stats.refused += 1
                 return False
             labels = labels_of(group_labels) if isinstance(group_labels, Mapping) else group_labels
             group = AggregationGroup(group_key, labels, opts, created_at=now)
-            self.groups[group_key] = group
+            self.groups[gid] = group
         elif (
             alert.fingerprint not in group.alerts
             and len(group.alerts) >= self.limits.max_alerts_per_group
@@ -139,6 +146,11 @@ class Dispatcher:
         group.insert(alert, now)
         self._dirty.add(group_key)
         return True
+
+    def group(self, group_key: str, route_id: str | None = None) -> AggregationGroup | None:
+        """The group with this key (and route, when several routes share the key)."""
+        found = [g for (k, r), g in self.groups.items() if k == group_key and route_id in (None, r)]
+        return found[0] if len(found) == 1 else None
 
     def next_due(self) -> float | None:
         """The earliest instant :meth:`due` has something to do (None: nothing held)."""
@@ -172,7 +184,7 @@ class Dispatcher:
                 self._keys.pop(key, None)
                 self.stats.superseded += 1
             for n in fresh:
-                self._keys[n.key] = group.key
+                self._keys[n.key] = (group.key, group.opts.route_id)
             self.stats.decided += len(fresh)
             decided.extend(fresh)
             self._dirty.add(group.key)
@@ -185,12 +197,12 @@ class Dispatcher:
         if now < self.next_maintenance:
             return
         self.next_maintenance = now + MAINTENANCE_INTERVAL
-        for key, group in list(self.groups.items()):
+        for gid, group in list(self.groups.items()):
             group.prune_flaps(now)
             if group.empty() and not group.flaps:
-                del self.groups[key]
+                del self.groups[gid]
                 self.stats.groups_removed += 1
-                self._dirty.add(key)
+                self._dirty.add(group.key)
         self._dirty.update(self.nflog.gc(now))
 
     def delivered(self, key: str, now: float) -> bool:
@@ -200,8 +212,8 @@ class Dispatcher:
             False when ``key`` is not pending (already recorded, or superseded): nothing
             changes then.
         """
-        group_key = self._keys.get(key)
-        group = self.groups.get(group_key) if group_key is not None else None
+        gid = self._keys.get(key)
+        group = self.groups.get(gid) if gid is not None else None
         if group is None or group.delivered(key, now, self.nflog) is None:
             return False
         del self._keys[key]
@@ -240,37 +252,41 @@ class Dispatcher:
             The alerts of the dropped groups, to route again.
         """
         orphans: list[Alert] = []
-        for key, group in list(self.groups.items()):
+        for gid, group in list(self.groups.items()):
             route = route_of(group.opts.route_id)
             if route is None:
                 orphans.extend(group.alerts.values())
                 for n in group.pending.values():
                     self._keys.pop(n.key, None)
-                del self.groups[key]
-                self._dirty.add(key)
+                del self.groups[gid]
             else:
                 group.opts = RouteOpts.of(route)
-                self._dirty.add(key)
+            self._dirty.add(group.key)
         return orphans
+
+    def _with_key(self, group_key: str) -> list[AggregationGroup]:
+        return [g for (k, _), g in sorted(self.groups.items()) if k == group_key]
 
     def state_of(self, group_key: str) -> dict[str, Any] | None:
         """What is saved under a group key (None: nothing, the key can be deleted)."""
-        group = self.groups.get(group_key)
+        groups = self._with_key(group_key)
         entries = self.nflog.dump(group_key)
-        if group is None and not entries:
+        if not groups and not entries:
             return None
-        return {"group": None if group is None else group.to_dict(), "nflog": entries}
+        return {"groups": [g.to_dict() for g in groups], "nflog": entries}
 
     def load(self, group_key: str, state: Mapping[str, Any] | None) -> None:
         """Put back what :meth:`state_of` gave for a group key (None: forget the key)."""
-        old = self.groups.pop(group_key, None)
-        for n in old.pending.values() if old is not None else ():
-            self._keys.pop(n.key, None)
+        for old in self._with_key(group_key):
+            del self.groups[(group_key, old.opts.route_id)]
+            for n in old.pending.values():
+                self._keys.pop(n.key, None)
         self.nflog.load(group_key, [] if state is None else state["nflog"])
-        if state is not None and state["group"] is not None:
-            group = AggregationGroup.from_dict(state["group"])
-            self.groups[group_key] = group
-            self._keys.update({n.key: group_key for n in group.pending.values()})
+        for data in [] if state is None else state["groups"]:
+            group = AggregationGroup.from_dict(data)
+            gid = (group_key, group.opts.route_id)
+            self.groups[gid] = group
+            self._keys.update({n.key: gid for n in group.pending.values()})
 
     def changes(self) -> dict[str, dict[str, Any] | None]:
         """The state of every group key changed since the last call (None: deleted)."""
@@ -279,7 +295,7 @@ class Dispatcher:
 
     def to_dict(self) -> dict[str, Any]:
         """All state as a JSON-able dict."""
-        keys = sorted({*self.groups, *self.nflog.group_keys()})
+        keys = sorted({*(k for k, _ in self.groups), *self.nflog.group_keys()})
         return {
             "keys": {key: self.state_of(key) for key in keys},
             "next_maintenance": self.next_maintenance,
@@ -299,7 +315,7 @@ class Dispatcher:
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Replace all state by what :meth:`to_dict` gave."""
-        for key in [*self.groups, *self.nflog.group_keys()]:
+        for key in {*(k for k, _ in self.groups), *self.nflog.group_keys()}:
             self.load(key, None)
         for key, state in data["keys"].items():
             self.load(key, state)

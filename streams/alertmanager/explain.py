@@ -191,8 +191,4 @@ def explain(
 
 def groups_of(states: Iterable[Mapping[str, Any] | None]) -> list[AggregationGroup]:
     """The groups in saved dispatcher states (values of ``Dispatcher.state_of``)."""
-    return [
-        AggregationGroup.from_dict(s["group"])
-        for s in states
-        if s is not None and s.get("group") is not None
-    ]
+    return [AggregationGroup.from_dict(g) for s in states if s is not None for g in s["groups"]]

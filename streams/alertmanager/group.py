@@ -167,7 +167,9 @@ class AggregationGroup:
                 kept[where] = old
                 continue
             self.seq += 1
-            key = idempotency_key(self.key, self.created_at, self.seq, self.opts.receiver, where)
+            key = idempotency_key(
+                self.key, self.opts.route_id, self.created_at, self.seq, self.opts.receiver, where
+            )
             fresh = replace(candidate, key=key, supersedes=None if old is None else old.key)
             kept[where] = fresh
             decided.append(fresh)

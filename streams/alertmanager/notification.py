@@ -1,16 +1,17 @@
 """A decided notification: what one integration of a receiver is to be told about a group.
 
 A flush decides notifications; each stays *pending* until the agent reports it delivered.
-Its idempotency key is derived from the group key, the group's incarnation (when the group
-was created), the flush's sequence number in the group, the receiver and the integration:
+Its idempotency key is derived from the group key and route, the group's incarnation (when
+the group was created), the flush's sequence number in the group, the receiver and the
+integration:
 the same after a restart, different for every decision. A receiver that dedupes by the key
 sees a notification once, however often a crash makes pulseline send it.
 
 Example:
-    >>> first = idempotency_key("{}:{}", 100.0, 1, "team", "webhook[0]")
-    >>> first == idempotency_key("{}:{}", 100.0, 1, "team", "webhook[0]"), len(first)
+    >>> first = idempotency_key("{}:{}", "{}", 100.0, 1, "team", "webhook[0]")
+    >>> first == idempotency_key("{}:{}", "{}", 100.0, 1, "team", "webhook[0]"), len(first)
     (True, 32)
-    >>> first == idempotency_key("{}:{}", 100.0, 2, "team", "webhook[0]")
+    >>> first == idempotency_key("{}:{}", "{}", 100.0, 2, "team", "webhook[0]")
     False
 """
 
@@ -26,10 +27,10 @@ from streams.alertmanager.store import alert_from_dict, alert_to_dict
 
 
 def idempotency_key(
-    group_key: str, incarnation: float, seq: int, receiver: str, integration: str
+    group_key: str, route_id: str, incarnation: float, seq: int, receiver: str, integration: str
 ) -> str:
     """The key of the ``seq``-th notification decided in a group (32 hex digits)."""
-    text = "\x00".join((group_key, repr(incarnation), str(seq), receiver, integration))
+    text = "\x00".join((group_key, route_id, repr(incarnation), str(seq), receiver, integration))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -72,7 +72,7 @@ def test_send_resolved_true_and_false_timeline() -> None:
     resolved_a = next(n for n in t.sent if n.at == 9.0)
     assert resolved_a.reason == "resolved"
     # everything resolved and notified: the group is empty, and removed at maintenance
-    assert not t.dispatcher.groups['{}:{alertname="T"}'].alerts
+    assert not t.dispatcher.group('{}:{alertname="T"}').alerts
     t.advance(46.0)
     assert t.dispatcher.groups == {}
 
@@ -110,7 +110,7 @@ def test_group_wait_batches_and_old_alerts_flush_at_once() -> None:
     # ... but only before the group's first flush: then group_interval rules
     t.insert(Alert.create({"alertname": "U", "instance": "d"}, starts_at=50.0), route)
     assert t.run_due() == []
-    assert t.dispatcher.groups['{}:{alertname="U"}'].next_flush == 440.0
+    assert t.dispatcher.group('{}:{alertname="U"}').next_flush == 440.0
 
 
 def test_resolved_alert_re_received_after_the_flush_stays() -> None:
@@ -126,7 +126,7 @@ def test_resolved_alert_re_received_after_the_flush_stays() -> None:
     (pending,) = d.pending()
     t.insert(a.with_times(ends_at=2.0, updated_at=3.0), route)  # Prometheus re-sends it
     d.delivered(pending.key, 3.5)
-    group = d.groups['{}:{alertname="T"}']
+    group = d.group('{}:{alertname="T"}')
     assert list(group.alerts) == [_fp("a")]  # kept: received again since the flush
     t.advance(5.0)
     assert d.pending() == []  # nothing new to say
@@ -160,8 +160,8 @@ def test_limits_refuse_and_count() -> None:
     t = Timeline(d)
     for name, instance in [("A", "1"), ("A", "2"), ("A", "3"), ("B", "1"), ("A", "1")]:
         t.insert(Alert.create({"alertname": name, "instance": instance}), route)
-    assert list(d.groups) == ['{}:{alertname="A"}']
-    assert len(d.groups['{}:{alertname="A"}'].alerts) == 2
+    assert list(d.groups) == [('{}:{alertname="A"}', "{}")]
+    assert len(d.group('{}:{alertname="A"}').alerts) == 2
     assert d.stats.refused == 2
 
 
@@ -171,7 +171,7 @@ def test_receiver_without_integrations_drops_resolved_alerts() -> None:
     t = Timeline(d)
     t.insert(Alert.create({"alertname": "T"}, starts_at=0.0, ends_at=0.5, updated_at=0.5), route)
     t.advance(1.0)
-    assert d.groups['{}:{alertname="T"}'].alerts == {}
+    assert d.group('{}:{alertname="T"}').alerts == {}
 
 
 def test_reroute_drops_groups_of_removed_routes() -> None:
@@ -183,5 +183,5 @@ def test_reroute_drops_groups_of_removed_routes() -> None:
     faster = StaticRoute("hook", group_interval=10.0, id="1", key="{}/1")
     orphans = d.reroute({"1": faster}.get)
     assert [a.name for a in orphans] == ["A"]
-    assert list(d.groups) == ['{}/1:{alertname="B"}']
-    assert d.groups['{}/1:{alertname="B"}'].opts.group_interval == 10.0
+    assert list(d.groups) == [('{}/1:{alertname="B"}', "1")]
+    assert d.group('{}/1:{alertname="B"}').opts.group_interval == 10.0

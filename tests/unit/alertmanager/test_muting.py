@@ -50,7 +50,7 @@ def test_silenced_alerts_are_left_out_and_the_record_says_by_what() -> None:
     t.advance(1.0)
     (sent,) = t.sent
     assert [fp for fp, _ in sent.alerts] == [_fp("a")]
-    muted = t.dispatcher.groups[GROUP].muted
+    muted = t.dispatcher.group(GROUP).muted
     assert list(muted) == [_fp("b")] and muted[_fp("b")].silenced_by == ("s1",)
 
 
@@ -72,7 +72,7 @@ def test_alert_resolved_while_silenced_is_never_notified_and_leaves() -> None:
     t.insert(_alert("b").with_times(ends_at=1.5, updated_at=1.5), ROUTE)
     t.advance(3.0)
     assert len(t.sent) == 1
-    assert list(t.dispatcher.groups[GROUP].alerts) == [_fp("a")]
+    assert list(t.dispatcher.group(GROUP).alerts) == [_fp("a")]
 
 
 def test_a_never_notified_alert_is_announced_at_the_next_flush_when_its_silence_ends() -> None:
@@ -136,7 +136,7 @@ def test_inhibited_alert_is_notified_once_its_source_resolves() -> None:
         inhibitor.put(alert)
         t.insert(alert, route)
     t.advance(1.0)
-    warnings = t.dispatcher.groups['{}:{severity="warning"}']
+    warnings = t.dispatcher.group('{}:{severity="warning"}')
     assert warnings.muted[slow_a.fingerprint].inhibited_by == (down.fingerprint,)
     resolved = down.with_times(ends_at=1.5, updated_at=1.5)
     inhibitor.put(resolved)
@@ -162,7 +162,7 @@ def test_active_time_intervals_mute_outside_them() -> None:
     t.insert(_alert("a"), route)
     t.advance(60.0)
     assert t.sent == []
-    record = t.dispatcher.groups[GROUP].muted[_fp("a")]
+    record = t.dispatcher.group(GROUP).muted[_fp("a")]
     assert record.time_muted == ("outside active_time_intervals: office",)
     t.advance(62.0)
     assert [s.at for s in t.sent] == [61.0]
@@ -175,7 +175,7 @@ def test_mute_time_intervals_mute_inside_them() -> None:
     t.insert(_alert("a"), route)
     t.advance(59.5)
     assert t.sent == []
-    assert t.dispatcher.groups[GROUP].muted[_fp("a")].time_muted == ("mute_time_intervals: night",)
+    assert t.dispatcher.group(GROUP).muted[_fp("a")].time_muted == ("mute_time_intervals: night",)
     t.advance(62.0)
     assert [s.at for s in t.sent] == [61.0]
-    assert t.dispatcher.groups[GROUP].muted == {}
+    assert t.dispatcher.group(GROUP).muted == {}
