@@ -231,15 +231,20 @@ class Dispatcher:
         return key in self._keys
 
     def silences_ended(self, silence_ids: Iterable[str], now: float) -> list[str]:
-        """Flush at once the groups whose alerts these silences muted at their last flush.
+        """Flush at once the groups where these silences muted alerts receivers had been told
+        were firing (a pulseline extension).
 
-        Their still-firing alerts are then notified (a pulseline extension: Alertmanager
-        waits for the next ``repeat_interval``). Returns the group keys concerned.
+        Alertmanager says nothing of such an alert when its silence ends until
+        ``repeat_interval`` has passed; pulseline tells at once. Alerts receivers never heard
+        of keep Alertmanager's timing: they are new, and the group's next flush tells.
+        Returns the group keys flushed.
         """
         ids = set(silence_ids)
         keys = []
         for group in self.groups.values():
-            if group.has_flushed and any(ids & set(r.silenced_by) for r in group.muted.values()):
+            muted = {fp for fp, r in group.muted.items() if ids & set(r.silenced_by)}
+            told = {fp for e in self.nflog.entries(group.key) for fp in e.firing}
+            if group.has_flushed and muted & told:
                 group.next_flush = min(group.next_flush, now)
                 keys.append(group.key)
                 self._dirty.add(group.key)

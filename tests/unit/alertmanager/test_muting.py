@@ -83,6 +83,7 @@ def test_a_never_notified_alert_is_announced_at_the_next_flush_when_its_silence_
     t.insert(_alert("b"), ROUTE)
     t.advance(2.0)
     del silences.active["s1"]
+    assert t.dispatcher.silences_ended(["s1"], t.now) == []  # b is news: no hurry
     t.advance(3.0)
     assert [(s.at, s.reason, len(s.alerts)) for s in t.sent] == [
         (1.0, "first", 1),

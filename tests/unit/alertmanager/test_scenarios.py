@@ -72,6 +72,7 @@ def _play(scenario: Scenario) -> dict[str, list[tuple[float, str]]]:
         else:
             assert isinstance(step, Expire)
             silences.expire(named[step.name], t.now)
+            t.dispatcher.silences_ended([named[step.name]], t.now)
     t.advance(scenario.end)
     outline: dict[str, list[tuple[float, str]]] = {}
     for sent in t.sent:
