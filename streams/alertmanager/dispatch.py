@@ -107,6 +107,7 @@ class Dispatcher:
         self.stats = DispatchStats()
         self.next_maintenance: float | None = None
         self._keys: dict[str, GroupId] = {}
+        self._routes: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
 
     def configure(
@@ -135,7 +136,7 @@ class Dispatcher:
                 return False
             labels = labels_of(group_labels) if isinstance(group_labels, Mapping) else group_labels
             group = AggregationGroup(group_key, labels, opts, created_at=now)
-            self.groups[gid] = group
+            self._add(group)
         elif (
             alert.fingerprint not in group.alerts
             and len(group.alerts) >= self.limits.max_alerts_per_group
@@ -149,7 +150,7 @@ class Dispatcher:
 
     def group(self, group_key: str, route_id: str | None = None) -> AggregationGroup | None:
         """The group with this key (and route, when several routes share the key)."""
-        found = [g for (k, r), g in self.groups.items() if k == group_key and route_id in (None, r)]
+        found = [g for g in self._with_key(group_key) if route_id in (None, g.opts.route_id)]
         return found[0] if len(found) == 1 else None
 
     def next_due(self) -> float | None:
@@ -168,9 +169,8 @@ class Dispatcher:
         """
         muting = muting or Muting()
         decided: list[Notification] = []
-        for group in sorted(self.groups.values(), key=lambda g: (g.next_flush, g.key)):
-            if group.next_flush > now:
-                continue
+        ripe = [g for g in self.groups.values() if g.next_flush <= now]
+        for group in sorted(ripe, key=lambda g: (g.next_flush, g.key)):
             before = {n.key for n in group.pending.values()}
             ctx = FlushContext(
                 self._config.receivers.get(group.opts.receiver, ()),
@@ -200,7 +200,7 @@ class Dispatcher:
         for gid, group in list(self.groups.items()):
             group.prune_flaps(now)
             if group.empty() and not group.flaps:
-                del self.groups[gid]
+                self._remove(gid)
                 self.stats.groups_removed += 1
                 self._dirty.add(group.key)
         self._dirty.update(self.nflog.gc(now))
@@ -261,16 +261,30 @@ class Dispatcher:
             route = route_of(group.opts.route_id)
             if route is None:
                 orphans.extend(group.alerts.values())
-                for n in group.pending.values():
-                    self._keys.pop(n.key, None)
-                del self.groups[gid]
+                self._remove(gid)
             else:
                 group.opts = RouteOpts.of(route)
             self._dirty.add(group.key)
         return orphans
 
+    def _add(self, group: AggregationGroup) -> None:
+        gid = (group.key, group.opts.route_id)
+        self.groups[gid] = group
+        self._routes.setdefault(group.key, set()).add(gid[1])
+        self._keys.update({n.key: gid for n in group.pending.values()})
+
+    def _remove(self, gid: GroupId) -> AggregationGroup:
+        group = self.groups.pop(gid)
+        routes = self._routes[gid[0]]
+        routes.discard(gid[1])
+        if not routes:
+            del self._routes[gid[0]]
+        for n in group.pending.values():
+            self._keys.pop(n.key, None)
+        return group
+
     def _with_key(self, group_key: str) -> list[AggregationGroup]:
-        return [g for (k, _), g in sorted(self.groups.items()) if k == group_key]
+        return [self.groups[(group_key, r)] for r in sorted(self._routes.get(group_key, ()))]
 
     def state_of(self, group_key: str) -> dict[str, Any] | None:
         """What is saved under a group key (None: nothing, the key can be deleted)."""
@@ -283,15 +297,10 @@ class Dispatcher:
     def load(self, group_key: str, state: Mapping[str, Any] | None) -> None:
         """Put back what :meth:`state_of` gave for a group key (None: forget the key)."""
         for old in self._with_key(group_key):
-            del self.groups[(group_key, old.opts.route_id)]
-            for n in old.pending.values():
-                self._keys.pop(n.key, None)
+            self._remove((group_key, old.opts.route_id))
         self.nflog.load(group_key, [] if state is None else state["nflog"])
         for data in [] if state is None else state["groups"]:
-            group = AggregationGroup.from_dict(data)
-            gid = (group_key, group.opts.route_id)
-            self.groups[gid] = group
-            self._keys.update({n.key: gid for n in group.pending.values()})
+            self._add(AggregationGroup.from_dict(data))
 
     def changes(self) -> dict[str, dict[str, Any] | None]:
         """The state of every group key changed since the last call (None: deleted)."""
@@ -300,7 +309,7 @@ class Dispatcher:
 
     def to_dict(self) -> dict[str, Any]:
         """All state as a JSON-able dict."""
-        keys = sorted({*(k for k, _ in self.groups), *self.nflog.group_keys()})
+        keys = sorted({*self._routes, *self.nflog.group_keys()})
         return {
             "keys": {key: self.state_of(key) for key in keys},
             "next_maintenance": self.next_maintenance,
@@ -320,7 +329,7 @@ class Dispatcher:
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Replace all state by what :meth:`to_dict` gave."""
-        for key in {*(k for k, _ in self.groups), *self.nflog.group_keys()}:
+        for key in {*self._routes, *self.nflog.group_keys()}:
             self.load(key, None)
         for key, state in data["keys"].items():
             self.load(key, state)

@@ -73,6 +73,7 @@ class AggregationGroup:
         self.muted: dict[str, MuteRecord] = {}
         self.flaps: dict[str, FlapState] = {}
         self.history: list[Delivery] = []
+        self._presented: dict[str, tuple[Alert, Alert]] = {}
 
     def insert(self, alert: Alert, now: float) -> Alert:
         """Hold ``alert`` (merged with the copy held) and return what is held."""
@@ -105,7 +106,14 @@ class AggregationGroup:
     def _shown(self, alert: Alert, now: float) -> Alert:
         self._observe(alert, now)
         if not self.flapping(alert.fingerprint):
-            return presented(alert, now)
+            if alert.resolved(now):
+                return alert
+            # A firing alert is shown without its end; the copy is kept while it is held.
+            held, shown = self._presented.get(alert.fingerprint, (None, alert))
+            if held is not alert:
+                shown = presented(alert, now)
+                self._presented[alert.fingerprint] = (alert, shown)
+            return shown
         notes = {**dict(alert.annotations), FLAPPING_ANNOTATION: "true"}
         return Alert(
             alert.labels,
@@ -220,6 +228,7 @@ class AggregationGroup:
             if held is not None and held.updated_at == updated_at:
                 del self.alerts[fp]
                 self.muted.pop(fp, None)
+                self._presented.pop(fp, None)
         self.carried = {}
 
     def prune_flaps(self, now: float) -> None:

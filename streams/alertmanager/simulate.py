@@ -57,7 +57,7 @@ class StaticRoute:
 
     def group_key(self, labels: Mapping[str, str]) -> str:
         """The group key, written as Alertmanager writes it."""
-        pairs = ",".join(f'{n}="{v}"' for n, v in sorted(self.group_labels(labels).items()))
+        pairs = ", ".join(sorted(f'{n}="{v}"' for n, v in self.group_labels(labels).items()))
         return f"{self.key}:{{{pairs}}}"
 
 
