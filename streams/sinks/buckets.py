@@ -12,7 +12,9 @@ Example:
 
 from __future__ import annotations
 
+from influxdb_client.client.bucket_api import BucketsApi
 from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.domain.bucket import Bucket
 from influxdb_client.domain.bucket_retention_rules import BucketRetentionRules
 from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
@@ -21,6 +23,8 @@ from streams.durations import format_duration
 from streams.errors import SinkError
 from streams.settings import Settings, TierSettings
 from streams.sinks.influx import refused
+
+DAY = 86_400
 
 
 def ensure_buckets(settings: Settings) -> list[str]:
@@ -67,18 +71,55 @@ def _ensure(client: InfluxDBClient, org_id: str, url: str, tier: TierSettings) -
     api = client.buckets_api()
     seconds = round(tier.retention_s)
     retention = f"retention {_days(seconds)}"
-    found = api.find_buckets(name=tier.bucket, org_id=org_id).buckets or []  # type: ignore[no-untyped-call]
     rule = BucketRetentionRules(type="expire", every_seconds=seconds)  # type: ignore[no-untyped-call]
-    if not found:
+    bucket = _find(api, tier.bucket, org_id)
+    if bucket is None:
         api.create_bucket(bucket_name=tier.bucket, retention_rules=rule, org=org_id)
         return f"{tier.bucket}: created on {url}, {retention}"
-    bucket = found[0]
     current = [r.every_seconds for r in bucket.retention_rules or []]
     if current == [seconds]:
         return f"{tier.bucket}: exists on {url}, {retention}"
+    shards = max(
+        (r.shard_group_duration_seconds or 0 for r in bucket.retention_rules or []), default=0
+    )
+    note = ""
+    if seconds and shards > seconds:
+        # InfluxDB refuses a retention shorter than the bucket's shard groups (422): they
+        # shrink with it, to what InfluxDB gives a new bucket of that retention.
+        rule.shard_group_duration_seconds = shard_group_seconds(seconds)
+        note = f", shard groups {_days(rule.shard_group_duration_seconds)}"
     bucket.retention_rules = [rule]
     api.update_bucket(bucket=bucket)
-    return f"{tier.bucket}: {retention} set on {url} (was {_show(current)})"
+    return f"{tier.bucket}: {retention} set on {url} (was {_show(current)}){note}"
+
+
+def shard_group_seconds(retention_s: int) -> int:
+    """InfluxDB 2's shard-group duration for a bucket created with this retention.
+
+    One week for an infinite (0) retention or one of six months and more, one day from two
+    days on, else one hour.
+
+    Example:
+        >>> [shard_group_seconds(s) for s in (0, 365 * 86400, 30 * 86400, 12 * 3600)]
+        [604800, 604800, 86400, 3600]
+    """
+    if retention_s == 0 or retention_s >= 180 * DAY:
+        return 7 * DAY
+    return DAY if retention_s >= 2 * DAY else 3600
+
+
+def _find(api: BucketsApi, name: str, org_id: str) -> Bucket | None:
+    """The bucket called ``name``, or None if there is none.
+
+    InfluxDB 2 answers the lookup of a missing name with 404, not with an empty list.
+    """
+    try:
+        found = api.find_buckets(name=name, org_id=org_id).buckets or []  # type: ignore[no-untyped-call]
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found[0] if found else None
 
 
 def _days(seconds: int) -> str:

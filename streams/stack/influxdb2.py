@@ -156,8 +156,8 @@ class InfluxDB2:
         """Start ``influxd``, wait until ``/health`` passes, and onboard it the first time."""
         self.datadir.mkdir(parents=True, exist_ok=True)
         self.process.start().wait_ready(timeout)
-        if self._call("GET", "/api/v2/setup", auth=False)["allowed"]:
-            self._call("POST", "/api/v2/setup", self.onboarding.body(), auth=False)
+        if self.api("GET", "/api/v2/setup", auth=False)["allowed"]:
+            self.api("POST", "/api/v2/setup", self.onboarding.body(), auth=False)
         return self
 
     def stop(self, deadline: float = 10) -> int | None:
@@ -179,15 +179,20 @@ class InfluxDB2:
 
     def buckets(self) -> dict[str, list[int]]:
         """Every bucket of the organization: name -> its expiry rules' ``everySeconds``."""
-        answer = self._call("GET", f"/api/v2/buckets?org={quote(self.org)}&limit=100")
+        answer = self.api("GET", f"/api/v2/buckets?org={quote(self.org)}&limit=100")
         return {
             bucket["name"]: [rule["everySeconds"] for rule in bucket.get("retentionRules", [])]
             for bucket in answer["buckets"]
         }
 
-    def _call(
+    def api(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, auth: bool = True
     ) -> Any:
+        """Call the JSON HTTP API (with the operator token unless ``auth`` is False).
+
+        Raises:
+            ProcessError: the server answered an error status (the message holds its reason).
+        """
         answer = self._send(method, path, body, auth=auth)
         return json.loads(answer) if answer else None
 
