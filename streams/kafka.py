@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 from aiokafka.partitioner import murmur2
 
 from streams.errors import PulselineError, TopicError
@@ -22,11 +22,22 @@ from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
-MAX_RECORD_BYTES = 4 * 1024 * 1024
-
 
 class ProduceError(PulselineError):
     """Kafka did not acknowledge a record (the broker is down, slow or refused it)."""
+
+
+class RecordTooLargeError(ProduceError):
+    """A record is larger than the producer's or the broker's message size limit: sending it
+    again cannot succeed.
+
+    Attributes:
+        size: the largest record value of the send, in bytes.
+    """
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -65,7 +76,7 @@ class RecordProducer:
                 compression_type=None if s.compression == "none" else s.compression,
                 linger_ms=2,
                 max_batch_size=1024 * 1024,
-                max_request_size=MAX_RECORD_BYTES + 64 * 1024,
+                max_request_size=s.max_record_bytes + 64 * 1024,
                 request_timeout_ms=int(s.request_timeout_s * 1000),
             )
             try:
@@ -79,6 +90,7 @@ class RecordProducer:
         """Send every ``(key, value)`` and wait until Kafka acknowledged all of them.
 
         Raises:
+            RecordTooLargeError: the producer or the broker refused a record as too large.
             ProduceError: at least one record was not acknowledged; some others may have
                 been (a retry of the whole request then writes them again, harmlessly).
         """
@@ -90,6 +102,13 @@ class RecordProducer:
                 await self._producer.send(topic, value=value, key=key) for key, value in records
             ]
             await asyncio.gather(*futures)
+        except (MessageSizeTooLargeError, RecordListTooLargeError) as exc:
+            size = max((len(value) for _, value in records), default=0)
+            raise RecordTooLargeError(
+                f"Kafka refused a record of {size} bytes for {topic!r} as too large ({exc}); "
+                "kafka.max_record_bytes must stay below the broker's message.max.bytes",
+                size=size,
+            ) from None
         except KafkaError as exc:
             raise ProduceError(f"Kafka did not acknowledge a record for {topic!r}: {exc}") from None
 

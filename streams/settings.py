@@ -73,6 +73,13 @@ class KafkaSettings(BaseModel):
         10.0, gt=0, description="Consumer-group session timeout; a join waits about half."
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Produce and admin timeout.")
+    max_record_bytes: int = Field(
+        1_000_000,
+        ge=1024,
+        description="Largest record value the collectors produce: keep it below the broker's "
+        "message.max.bytes (Kafka's default is 1048588). A point larger than this is refused "
+        "(413).",
+    )
 
     @field_validator("broker")
     @classmethod
@@ -252,7 +259,23 @@ class CollectorSettings(BaseModel):
         description="Bearer tokens by client name; when set, every write needs one (401).",
     )
     max_labels_per_series: int = Field(
-        64, ge=0, description="Remote write: most labels of a series, __name__ included (400)."
+        31,
+        ge=0,
+        description="Most labels of a series, the name included (a line's tags plus one), on "
+        "every write endpoint (400) and in scrapes; 0: no limit. VictoriaMetrics keeps 30 "
+        "besides the name and drops the rest.",
+    )
+    max_label_name_length: int = Field(
+        256,
+        ge=0,
+        description="Longest tag key or field key, in UTF-8 bytes (400); 0: no limit. "
+        "VictoriaMetrics truncates longer label names.",
+    )
+    max_label_value_length: int = Field(
+        16384,
+        ge=0,
+        description="Longest tag value or measurement, in UTF-8 bytes (400); 0: no limit. "
+        "VictoriaMetrics truncates longer label values.",
     )
     max_series_per_request: int = Field(
         100_000, ge=0, description="Remote write: most series in one request (400)."

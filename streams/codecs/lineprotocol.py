@@ -332,6 +332,25 @@ def _parse_slow(
     return Point(measurement, dict(sorted(tags.items())), fields, ts)
 
 
+def point_lines(body: str | bytes) -> list[int]:
+    """The 1-based line number of each point of a body that :func:`parse_lines` accepted.
+
+    Blank and comment lines hold no point, so the n-th point is on the n-th other line; this
+    names the line of a point refused after parsing.
+
+    Example:
+        >>> point_lines(b"# comment\\n\\ncpu v=1\\n  \\r\\nmem v=2\\n")
+        [3, 5]
+    """
+    text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+    numbers = []
+    for number, line in enumerate(text.split("\n"), 1):
+        content = (line[:-1] if line.endswith("\r") else line).lstrip(_WS)
+        if content and content[0] != "#":
+            numbers.append(number)
+    return numbers
+
+
 def _show(text: str) -> str:
     """Quote a piece of a line for a message, cut to a readable length."""
     quoted = repr(text)
@@ -467,6 +486,23 @@ def render_lines(points: Iterable[Point]) -> str:
         except (ValueError, TypeError, AttributeError) as exc:
             raise ValueError(f"point {index} cannot be written: {exc}") from None
     return "\n".join(lines)
+
+
+NameKind = Literal["measurement", "tag key", "tag value", "field key"]
+"""What a name is in a point; each kind has its own escapes."""
+
+
+def check_name(name: str, kind: NameKind) -> None:
+    """Raise ValueError, saying why, when :func:`render_lines` could not write ``name``.
+
+    Example:
+        >>> check_name("web-1", "tag value")
+        >>> check_name("a\\\\", "tag value")
+        Traceback (most recent call last):
+        ...
+        ValueError: tag value 'a\\\\' has a backslash at the end or before one of ',= '
+    """
+    _escape(name, kind)
 
 
 def _escape(name: object, what: str) -> str:

@@ -1,4 +1,4 @@
-"""Split the points of one request into Kafka records keyed by source.
+"""Split the points of one request into Kafka records keyed by source, and encode them.
 
 The key of a point is the value of the first of ``source_tags`` it carries (``host`` then
 ``instance`` by default), else its measurement. Every series therefore always maps to the
@@ -13,9 +13,27 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from streams.records import Point
+from streams.errors import PulselineError
+from streams.records import Point, encode_batch
+
+
+class PointTooLargeError(PulselineError):
+    """One point alone encodes to a record larger than the limit: Kafka cannot carry it.
+
+    Attributes:
+        point: the point.
+        size: its record's size in bytes.
+    """
+
+    def __init__(self, point: Point, size: int, limit: int) -> None:
+        super().__init__(
+            f"the point of series {describe(point)} at {point.ts_ms} ms is {size} bytes as a "
+            f"Kafka record, more than kafka.max_record_bytes ({limit})"
+        )
+        self.point = point
+        self.size = size
 
 
 def source_key(point: Point, source_tags: Sequence[str]) -> str:
@@ -62,3 +80,63 @@ def split_by_source(
         for start in range(0, len(members), per_record):
             records.append((encoded, members[start : start + per_record]))
     return records
+
+
+def encode_records(
+    records: list[tuple[bytes, list[Point]]],
+    limit: int,
+    types: Mapping[str, str] | None = None,
+) -> list[tuple[bytes, bytes]]:
+    """Encode each record, halving any whose value would exceed ``limit`` bytes.
+
+    ``types`` (measurement to metric type) goes with each record that has such points.
+
+    Raises:
+        PointTooLargeError: a single point is over ``limit``.
+    """
+    out: list[tuple[bytes, bytes]] = []
+    stack = list(reversed(records))
+    while stack:
+        key, points = stack.pop()
+        known = (
+            {p.measurement: types[p.measurement] for p in points if p.measurement in types}
+            if types
+            else None
+        )
+        value = encode_batch(points, known)
+        if len(value) > limit:
+            if len(points) == 1:
+                raise PointTooLargeError(points[0], len(value), limit)
+            half = len(points) // 2
+            stack.append((key, points[half:]))
+            stack.append((key, points[:half]))
+            continue
+        out.append((key, value))
+    return out
+
+
+def describe(point: Point) -> str:
+    """A point's series in Prometheus notation, cut to a readable length.
+
+    Example:
+        >>> describe(Point("cpu", {"host": "a"}, {"user": 1.0, "idle": 2.0}, 0))
+        'cpu{host="a"} (fields user, idle)'
+    """
+    labels = ",".join(f"{_bare(key)}={_quote(value)}" for key, value in point.tags.items())
+    fields = ", ".join(_bare(key) for key in point.fields)
+    text = f"{_bare(point.measurement)}{{{labels}}}"
+    if len(text) > 200:
+        text = text[:196] + "...}"
+    return (
+        f"{text} (fields {fields})" if len(fields) <= 100 else f"{text} (fields {fields[:96]}...)"
+    )
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"' if len(escaped) <= 60 else f'"{escaped[:56]}..."'
+
+
+def _bare(name: str) -> str:
+    """A name with its newlines shown as ``\\n``, so a message stays on one line."""
+    return name.replace("\n", "\\n")

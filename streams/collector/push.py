@@ -2,18 +2,26 @@
 
 ``POST /api/v1/write`` takes Prometheus remote write 1.0 (protobuf, snappy), so Prometheus,
 vmagent, Grafana Agent or Alloy push unchanged; samples keep their metric type from the
-request metadata. Limits: ``collector.max_body_bytes`` (413),
-``collector.max_labels_per_series`` and ``collector.max_series_per_request`` (400, naming the
-series). With ``collector.tokens`` set, every write needs ``Authorization: Bearer <token>``
-(or InfluxDB's ``Token <token>``), else 401.
+request metadata. ``collector.max_series_per_request`` limits a request (400).
 
 ``POST /api/v2/write`` and ``POST /write`` take InfluxDB line protocol, the first with the
 InfluxDB 2 ``precision`` names (``ns``, ``us``, ``ms``, ``s``), the second with the 1.x ones
-(``n``, ``u``, ``ms``, ``s``, ``m``, ``h``); gzip bodies are accepted. ``org``, ``bucket`` and
-``db`` are accepted and ignored: every point goes to the raw topic.
+(``n``, ``u``, ``ms``, ``s``, ``m``, ``h``); gzip and deflate bodies are accepted. A body
+without a single line is a 400 ("writing requires points"), as in InfluxDB. Every point goes
+to the raw tier's bucket: a write naming another ``bucket`` (or ``db`` and ``rp``), or another
+``org`` than ``influx.org``, is refused with 404 as InfluxDB refuses an unknown bucket; the
+other tiers' buckets are written by the downsampler only.
 
-A request is all or nothing: when any line is bad the answer is 400 naming the first bad
-lines, and nothing of the body is produced (InfluxDB 2 instead writes the good lines; a
+Every point of every endpoint passes the :class:`~streams.collector.door.Door`: timestamps the
+store would drop, too many or too long labels and names line protocol cannot carry are refused
+with 400 naming the line (or the series), so a 204 means "storable". A point larger than
+``kafka.max_record_bytes`` encoded is refused with 413 naming its series. With
+``collector.tokens`` set, every write needs ``Authorization: Bearer <token>`` (or InfluxDB's
+``Token <token>``), else 401; without tokens writes are not authenticated, which the
+collector logs when it starts. Any other path is a 404 whose body lists the write endpoints.
+
+A request is all or nothing: when any line or point is bad the answer is 400 naming the first
+ones, and nothing of the body is produced (InfluxDB 2 instead writes the good lines; a
 partial write is hard to retry without duplicates or gaps, so pulseline refuses the whole
 body). The answer is 204 only after Kafka acknowledged every record of the body, and 503 when
 it did not; a client that retries a 503 may write some points twice, which the TSDB absorbs
@@ -27,100 +35,54 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import NamedTuple
 
-import orjson
 from aiohttp import web
-from aiohttp.web_protocol import RequestPayloadError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from streams.codecs.lineprotocol import normalize_precision, parse_lines
+from streams.codecs.lineprotocol import normalize_precision, parse_lines, point_lines
 from streams.codecs.remotewrite import RemoteWriteError, SeriesCache, decode_write_request
-from streams.collector.batching import split_by_source
+from streams.collector.batching import (
+    PointTooLargeError,
+    describe,
+    encode_records,
+    split_by_source,
+)
+from streams.collector.bodies import (
+    LINE_PROTOCOL_ENCODINGS,
+    REMOTE_WRITE_ENCODINGS,
+    BodyError,
+    read_body,
+)
+from streams.collector.destination import check_v1, check_v2
+from streams.collector.door import Door
 from streams.collector.metrics import CollectorMetrics
+from streams.collector.views import (
+    METRICS_KEY,
+    PRODUCER_KEY,
+    RequestError,
+    error_response,
+    health,
+    metrics_view,
+    not_found,
+    ping,
+)
 from streams.errors import BodyParseError
-from streams.kafka import MAX_RECORD_BYTES, ProduceError, RecordProducer
+from streams.kafka import ProduceError, RecordProducer, RecordTooLargeError
 from streams.records import Point, encode_batch
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PRODUCER_KEY = web.AppKey("producer", RecordProducer)
-METRICS_KEY = web.AppKey("metrics", CollectorMetrics)
+REPORTED_REFUSALS = 10
+"""How many refused points a 400 names."""
 
 
-class RequestError(Exception):
-    """Ends a request with an HTTP error status and an InfluxDB-style JSON body."""
+class Decoded(NamedTuple):
+    """The points of a body, their metric types, and where each point is in the body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-def error_response(status: int, code: str, message: str) -> web.Response:
-    """An InfluxDB 2 style JSON error."""
-    headers = {"Retry-After": "1"} if status == 503 else None
-    body = orjson.dumps({"code": code, "message": message})
-    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
-
-
-def encode_records(
-    records: list[tuple[bytes, list[Point]]],
-    limit: int = MAX_RECORD_BYTES,
-    types: Mapping[str, str] | None = None,
-) -> list[tuple[bytes, bytes]]:
-    """Encode each record, halving any whose value would exceed ``limit`` bytes.
-
-    ``types`` (measurement to metric type) goes with each record that has such points.
-    """
-    out: list[tuple[bytes, bytes]] = []
-    stack = list(reversed(records))
-    while stack:
-        key, points = stack.pop()
-        known = (
-            {p.measurement: types[p.measurement] for p in points if p.measurement in types}
-            if types
-            else None
-        )
-        value = encode_batch(points, known)
-        if len(value) > limit and len(points) > 1:
-            half = len(points) // 2
-            stack.append((key, points[half:]))
-            stack.append((key, points[:half]))
-            continue
-        out.append((key, value))
-    return out
-
-
-LINE_PROTOCOL_ENCODINGS = ("identity", "gzip", "deflate")
-"""Content encodings of line-protocol bodies; aiohttp inflates gzip and deflate itself."""
-REMOTE_WRITE_ENCODINGS = ("snappy",)
-"""Remote write bodies are snappy blocks, decompressed by the decoder."""
-
-
-async def read_body(request: web.Request, limit: int, encodings: tuple[str, ...]) -> bytes:
-    """The request body, refused unless its Content-Encoding is one of ``encodings``.
-
-    A missing header means the first of ``encodings``. aiohttp applies ``limit`` (after
-    inflating gzip and deflate).
-    """
-    encoding = request.headers.get("Content-Encoding", "").strip().lower() or encodings[0]
-    if encoding not in encodings:
-        raise RequestError(
-            415, "unsupported", f"Content-Encoding {encoding!r}: use one of {list(encodings)}"
-        )
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise RequestError(
-            413, "request too large", f"body is larger than {limit} bytes (after gunzip)"
-        ) from None
-    except RequestPayloadError as exc:
-        raise RequestError(400, "invalid", f"body cannot be read as {encoding}: {exc}") from None
-
-
-Decoded = tuple[list[Point], Mapping[str, str]]
+    points: list[Point]
+    types: Mapping[str, str]
+    lines: Callable[[], list[int]] | None = None
 
 
 class PushHandler:
@@ -137,6 +99,8 @@ class PushHandler:
         self._producer = producer
         self._metrics = metrics
         self._clock = clock
+        self._door = Door(settings, clock)
+        self._bucket = settings.tiers[0].bucket
         self._tokens = {t.get_secret_value() for t in settings.collector.tokens.values()}
         self._series = SeriesCache()
         self._types: dict[str, str] = {}
@@ -144,13 +108,13 @@ class PushHandler:
     async def write_v2(self, request: web.Request) -> web.Response:
         """``POST /api/v2/write``: precision ``ns`` (default), ``us``, ``ms`` or ``s``."""
         return await self._write(
-            request, "/api/v2/write", self._line_protocol("ns", "us", "ms", "s")
+            request, "/api/v2/write", self._line_protocol(self._check_bucket, "ns", "us", "ms", "s")
         )
 
     async def write_v1(self, request: web.Request) -> web.Response:
         """``POST /write``: precision ``n`` (default), ``u``, ``ms``, ``s``, ``m`` or ``h``."""
         return await self._write(
-            request, "/write", self._line_protocol("n", "u", "ms", "s", "m", "h")
+            request, "/write", self._line_protocol(self._check_db, "n", "u", "ms", "s", "m", "h")
         )
 
     async def remote_write(self, request: web.Request) -> web.Response:
@@ -167,8 +131,9 @@ class PushHandler:
         started = time.perf_counter()
         try:
             self._authorize(request)
-            points, types = await decode(request)
-            response = await self._produce(points, types)
+            decoded = await decode(request)
+            self._admit(decoded)
+            response = await self._produce(decoded.points, decoded.types)
         except RequestError as exc:
             response = error_response(exc.status, exc.code, str(exc))
         metrics.requests.labels(endpoint, str(response.status)).inc()
@@ -184,8 +149,17 @@ class PushHandler:
                 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required"
             )
 
-    def _line_protocol(self, *allowed: str) -> Callable[[web.Request], Awaitable[Decoded]]:
+    def _check_bucket(self, request: web.Request) -> None:
+        check_v2(request.query, bucket=self._bucket, org=self._settings.influx.org)
+
+    def _check_db(self, request: web.Request) -> None:
+        check_v1(request.query, bucket=self._bucket)
+
+    def _line_protocol(
+        self, check: Callable[[web.Request], None], *allowed: str
+    ) -> Callable[[web.Request], Awaitable[Decoded]]:
         async def decode(request: web.Request) -> Decoded:
+            check(request)
             name = request.query.get("precision", allowed[0])
             if name not in allowed:
                 raise RequestError(
@@ -199,12 +173,20 @@ class PushHandler:
             except BodyParseError as exc:
                 self._metrics.bad_lines.inc(exc.bad_lines)
                 raise RequestError(400, "invalid", str(exc)) from None
-            return points, {}
+            if not points:
+                raise RequestError(
+                    400, "invalid", "writing requires points: the body holds no line-protocol line"
+                )
+            return Decoded(points, {}, lambda: point_lines(body))
 
         return decode
 
     async def _read(self, request: web.Request, encodings: tuple[str, ...]) -> bytes:
-        body = await read_body(request, self._settings.collector.max_body_bytes, encodings)
+        try:
+            body = await read_body(request, self._settings.collector.max_body_bytes, encodings)
+        except BodyError as exc:
+            code = {413: "request too large", 415: "unsupported"}.get(exc.status, "invalid")
+            raise RequestError(exc.status, code, str(exc)) from None
         self._metrics.body_bytes.inc(request.content_length or len(body))
         return body
 
@@ -226,7 +208,23 @@ class PushHandler:
             if len(self._types) > 100_000:
                 self._types.clear()
             self._types.update(decoded.types)
-        return decoded.points, self._types
+        return Decoded(decoded.points, self._types)
+
+    def _admit(self, decoded: Decoded) -> None:
+        """Refuse the request (400) when the door refuses any of its points."""
+        refused = self._door.refusals(decoded.points)
+        if not refused:
+            return
+        for refusal in refused:
+            self._metrics.refused.labels(refusal.reason).inc()
+        lines = decoded.lines() if decoded.lines is not None else None
+        shown = "; ".join(
+            f"line {lines[r.position]}: {r.message}" if lines else r.message
+            for r in refused[:REPORTED_REFUSALS]
+        )
+        more = len(refused) - REPORTED_REFUSALS
+        suffix = f"; and {more} more" if more > 0 else ""
+        raise RequestError(400, "invalid", f"{len(refused)} point(s) refused: {shown}{suffix}")
 
     async def _produce(self, points: list[Point], types: Mapping[str, str]) -> web.Response:
         if not points:
@@ -242,9 +240,17 @@ class PushHandler:
                     per_record=settings.collector.points_per_record,
                     partition_of=partition_of,
                 ),
+                settings.kafka.max_record_bytes,
                 types=types,
             )
             await self._producer.send_all(settings.topics.raw, records)
+        except PointTooLargeError as exc:
+            raise RequestError(413, "request too large", str(exc)) from None
+        except RecordTooLargeError as exc:
+            largest = max(points, key=lambda p: len(encode_batch([p])))
+            raise RequestError(
+                413, "request too large", f"{exc}; the largest point is of {describe(largest)}"
+            ) from None
         except ProduceError as exc:
             self._metrics.produce_failures.inc()
             log.warning("answering 503: %s", exc)
@@ -255,40 +261,22 @@ class PushHandler:
         return web.Response(status=204)
 
 
-async def health(request: web.Request) -> web.Response:
-    """``GET /health``: 200 when Kafka is connected, 503 otherwise (InfluxDB's shape)."""
-    ready = request.app[PRODUCER_KEY].ready
-    body: dict[str, Any] = {
-        "name": "pulseline-collector",
-        "status": "pass" if ready else "fail",
-        "checks": [{"name": "kafka", "status": "pass" if ready else "fail"}],
-    }
-    return web.json_response(body, status=200 if ready else 503, dumps=_dumps)
-
-
-async def ping(request: web.Request) -> web.Response:
-    """``GET /ping``: 204, for InfluxDB 1.x clients that check the server first."""
-    return web.Response(status=204)
-
-
-async def metrics_view(request: web.Request) -> web.Response:
-    """``GET /metrics``: the collector's own counters in Prometheus exposition format."""
-    data = generate_latest(request.app[METRICS_KEY].registry)
-    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-
-def _dumps(obj: Any) -> str:
-    return orjson.dumps(obj).decode()
-
-
 def create_push_app(
     settings: Settings,
     producer: RecordProducer,
     metrics: CollectorMetrics,
     clock: Callable[[], float] = time.time,
 ) -> web.Application:
-    """The collector's aiohttp application; the caller runs it and owns the producer."""
-    app = web.Application(client_max_size=settings.collector.max_body_bytes)
+    """The collector's aiohttp application; the caller runs it and owns the producer.
+
+    Bodies are inflated by the handlers (see :mod:`streams.collector.bodies`), not by the
+    server.
+    """
+    app = web.Application(
+        client_max_size=settings.collector.max_body_bytes,
+        middlewares=[not_found],
+        handler_args={"auto_decompress": False},
+    )
     app[PRODUCER_KEY] = producer
     app[METRICS_KEY] = metrics
     handler = PushHandler(settings, producer, metrics, clock)
@@ -298,4 +286,10 @@ def create_push_app(
     app.router.add_get("/health", health)
     app.router.add_get("/ping", ping)
     app.router.add_get("/metrics", metrics_view)
+    if not settings.collector.tokens:
+        log.warning(
+            "collector.tokens is empty: writes are not authenticated, and anyone who reaches "
+            "http://%s can write; set collector.tokens to require a token",
+            settings.collector.listen,
+        )
     return app

@@ -7,6 +7,12 @@ spread out), with ``scrape_timeout``. A scrape becomes one Kafka record keyed by
 instance, holding its samples, their metric types, and ``up``, ``scrape_duration_seconds``
 and ``scrape_samples_scraped``. A scrape that fails (unreachable, timeout, garbage, over a
 limit) produces only those three with ``up`` = 0: never half of a page.
+
+Scraped points pass the collector's :class:`~streams.collector.door.Door`: a sample the store
+could not keep as it is (a timestamp past the raw tier's retention, too many or too long
+labels, a label value ending in a backslash...) is dropped, counted in
+``pulseline_collector_refused_points_total{reason}``, shown on ``/targets`` and logged when the
+reason changes; the rest of the page is stored, as Prometheus skips samples it cannot append.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from streams.collector.door import Door
 from streams.collector.exposition import (
     ACCEPT,
     REPORT_TYPES,
@@ -68,6 +75,8 @@ class TargetHealth:
     samples: int = 0
     scrapes: int = 0
     failures: int = 0
+    refused: int = 0
+    last_refusal: str = ""
 
 
 def discover(config: ScrapeConfig, files: dict[str, TargetFiles], base: Path) -> list[Target]:
@@ -95,8 +104,9 @@ class Scraper:
         producer: where records go (acknowledged).
         topic: the raw topic.
         session: the HTTP client session.
-        metrics: the collector's counters (scrapes by job and result).
+        metrics: the collector's counters (scrapes by job and result, drops, refusals).
         clock: wall-clock seconds (injected in tests).
+        door: what decides whether a scraped point can be stored; none: every point.
     """
 
     def __init__(
@@ -106,8 +116,10 @@ class Scraper:
         session: aiohttp.ClientSession,
         metrics: CollectorMetrics | None = None,
         clock: Callable[[], float] = time.time,
+        door: Door | None = None,
     ) -> None:
         self._metrics = metrics
+        self._door = door
         self._producer = producer
         self._topic = topic
         self._session = session
@@ -137,6 +149,10 @@ class Scraper:
             )
             points, scraped = result.points, result.samples_scraped
             types.update(result.types)
+            if self._metrics is not None:
+                for reason, count in result.dropped.items():
+                    if count:
+                        self._metrics.dropped.labels(reason).inc(count)
             error = ""
         except ScrapeError as exc:
             error = str(exc)
@@ -148,6 +164,7 @@ class Scraper:
         health.last_scrape, health.last_duration_s = started, duration
         health.health, health.last_error = ("down", error) if error else ("up", "")
         health.samples = scraped
+        points = self._admit(target, points, health)
         if self._metrics is not None:
             self._metrics.scrapes.labels(job.job_name, "down" if error else "up").inc()
         if error:
@@ -159,6 +176,27 @@ class Scraper:
             )
         except ProduceError as exc:
             health.health, health.last_error = "down", f"not delivered to Kafka: {exc}"
+
+    def _admit(self, target: Target, points: list[Point], health: TargetHealth) -> list[Point]:
+        """The points the door lets through; the others are counted and reported."""
+        if self._door is None:
+            return points
+        refused = self._door.refusals(points)
+        health.refused = len(refused)
+        if not refused:
+            health.last_refusal = ""
+            return points
+        if self._metrics is not None:
+            for refusal in refused:
+                self._metrics.refused.labels(refusal.reason).inc()
+        first = refused[0].message
+        if first != health.last_refusal:
+            log.warning(
+                "scrape of %s: %d sample(s) not stored, first: %s", target.url, len(refused), first
+            )
+        health.last_refusal = first
+        dropped = {refusal.position for refusal in refused}
+        return [point for index, point in enumerate(points) if index not in dropped]
 
     async def _fetch(self, target: Target) -> tuple[bytes, str | None]:
         job = target.job

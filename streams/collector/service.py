@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 import aiohttp
 from aiohttp import web
 
+from streams.collector.door import Door
 from streams.collector.membership import Membership
 from streams.collector.metrics import CollectorMetrics
 from streams.collector.push import create_push_app
@@ -67,12 +68,13 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         session = aiohttp.ClientSession(auto_decompress=True)
         manager = ScrapeManager(
             me,
-            Scraper(producer, settings.topics.raw, session, metrics),
+            Scraper(producer, settings.topics.raw, session, metrics, door=Door(settings)),
             config,
             c.scrape_config.parent,
             replication_factor=c.replication_factor,
         )
         app[MANAGER_KEY] = manager
+        metrics.expect_jobs(job.job_name for job in config.scrape_configs)
         app.router.add_get("/targets", targets_view)
         background += [membership.run(stop), manager.run(membership.live, membership.changed, stop)]
         log.info("collector %s scraping %d jobs", me, len(config.scrape_configs))

@@ -34,6 +34,8 @@ def targets_document(manager: ScrapeManager) -> dict[str, Any]:
                 "samples": health.samples if health else 0,
                 "scrapes": health.scrapes if health else 0,
                 "failures": health.failures if health else 0,
+                "refusedSamples": health.refused if health else 0,
+                "lastRefusal": health.last_refusal if health else "",
                 "owners": list(manager.ring.owners(key)),
             }
         )
