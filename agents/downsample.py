@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from agents.raw_sink import in_record
 from agents.tables import TableKeyValue
 from streams.downsample import DownsampleStats, Late, WindowEngine
+from streams.downsample.counters import counter_help
 from streams.downsample.processor import Downsampler
 from streams.downsample.store import ChunkedStore
 from streams.records import Point, encode_batch
@@ -75,17 +76,13 @@ class DownsampleCollector(Collector):
             series += engine.series_count(p)
             held += stage.held(p)
         for name, value in asdict(total).items():
-            family = CounterMetricFamily(
-                f"pulseline_downsample_{name}", f"Downsampler: {name.replace('_', ' ')}."
-            )
+            family = CounterMetricFamily(f"pulseline_downsample_{name}", counter_help(name))
             family.add_metric([], value)
             yield family
         for name, value in asdict(stage.stats).items():
             if name == "records":
                 continue  # the tier sinks' records counters say it
-            family = CounterMetricFamily(
-                f"pulseline_downsample_{name}", f"Downsampling stage: {name.replace('_', ' ')}."
-            )
+            family = CounterMetricFamily(f"pulseline_downsample_{name}", counter_help(name))
             family.add_metric([], value)
             yield family
         yield GaugeMetricFamily(

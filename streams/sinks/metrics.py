@@ -1,4 +1,8 @@
-"""Exposes sink counters on a worker's ``GET /metrics``."""
+"""Exposes sink counters on a worker's ``GET /metrics``.
+
+``pulseline_sink_write_failures_total{tier,status}`` exists from the start at 0 for each of
+:data:`KNOWN_STATUSES`, so ``increase()`` sees a first failure as one.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,12 @@ from prometheus_client.registry import Collector
 
 from streams.sinks.batch import SinkStats
 from streams.sinks.raw import RawStats
+
+KNOWN_STATUSES = ("none", "400", "401", "403", "404", "413", "422", "429", "500", "502", "503",
+                  "504")  # fmt: skip
+"""The statuses ``pulseline_sink_write_failures_total`` shows from the start, at 0: no answer,
+those the sink's error policy names (:mod:`streams.sinks.policy`) and the usual 5xx. Others
+appear when seen."""
 
 
 class SinkCollector(Collector):
@@ -30,24 +40,53 @@ class SinkCollector(Collector):
         families = {
             name: CounterMetricFamily(name, doc, labels=["tier"])
             for name, doc in (
-                ("pulseline_sink_records", "Kafka records consumed by the sink."),
-                ("pulseline_sink_points", "Points decoded from consumed records."),
-                ("pulseline_sink_samples", "Field values decoded from consumed records."),
-                ("pulseline_sink_undecodable_records", "Records sent to the DLQ undecoded."),
-                ("pulseline_sink_lines_written", "Lines acknowledged by the database."),
-                ("pulseline_sink_write_requests", "Write requests sent."),
-                ("pulseline_sink_write_retries", "Writes retried after a transient error."),
-                ("pulseline_sink_dead_letters", "Records (or rows) the database refused."),
+                (
+                    "pulseline_sink_records",
+                    "Kafka records of metrics.raw the raw sink consumed (one push or scrape batch "
+                    "each).",
+                ),
+                ("pulseline_sink_points", "Points decoded from the consumed records."),
+                (
+                    "pulseline_sink_samples",
+                    "Field values of the decoded points: each becomes one stored sample.",
+                ),
+                (
+                    "pulseline_sink_undecodable_records",
+                    "Records that are not pulseline batches, sent to the dead-letter topic as "
+                    "they came.",
+                ),
+                (
+                    "pulseline_sink_lines_written",
+                    "Line-protocol lines the database acknowledged (2xx); only then is the "
+                    "offset committed.",
+                ),
+                (
+                    "pulseline_sink_write_requests",
+                    "Write requests sent to the database, retries included.",
+                ),
+                (
+                    "pulseline_sink_write_retries",
+                    "Writes sent again after a transient failure (no answer, 429, 5xx, 401, 403, "
+                    "404) while the partition waits: Kafka holds the data meanwhile.",
+                ),
+                (
+                    "pulseline_sink_dead_letters",
+                    "Records (or rows) the database refused as bad data (400, 413, 422), sent to "
+                    "the dead-letter topic with the reason.",
+                ),
             )
         }
         failures = CounterMetricFamily(
             "pulseline_sink_write_failures",
-            "Failed write requests by HTTP status (none: no answer).",
+            "Failed write requests by HTTP status of the database's answer ('none': no answer, "
+            "such as a refused connection or a timeout); retried or dead-lettered as "
+            "pulseline_sink_write_retries and pulseline_sink_dead_letters say.",
             labels=["tier", "status"],
         )
         blocked = GaugeMetricFamily(
             "pulseline_sink_blocked",
-            "1 while the sink is retrying a write and holding its partitions.",
+            "1 while the sink is retrying a write and holds its partitions (nothing reaches the "
+            "database; Kafka keeps the data), else 0.",
             labels=["tier"],
         )
         for tier, (s, r) in self._tiers.items():
@@ -60,7 +99,8 @@ class SinkCollector(Collector):
             families["pulseline_sink_write_requests"].add_metric([tier], s.requests)
             families["pulseline_sink_write_retries"].add_metric([tier], s.retries)
             families["pulseline_sink_dead_letters"].add_metric([tier], s.dead_letters)
-            for status, count in sorted(s.failures_by_status.items()):
+            counts = dict.fromkeys(KNOWN_STATUSES, 0) | s.failures_by_status
+            for status, count in sorted(counts.items()):
                 failures.add_metric([tier, status], count)
             blocked.add_metric([tier], 1 if s.blocked else 0)
         yield from families.values()

@@ -71,3 +71,5 @@ def test_the_collector_sums_partitions_and_adds_the_stage_counters() -> None:
     assert "pulseline_downsample_samples_total 4.0" in text
     assert "pulseline_downsample_late_sent_total 3.0" in text
     assert "pulseline_downsample_series 4.0" in text
+    assert "# HELP pulseline_downsample_late_total Samples that arrived after their window" in text
+    assert "# HELP pulseline_downsample_restores_total Window states restored" in text

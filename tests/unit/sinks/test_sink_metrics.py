@@ -31,3 +31,21 @@ def test_every_tier_is_a_sample_of_one_family() -> None:
         samples[("pulseline_sink_write_failures_total", (("status", "503"), ("tier", "1m")))] == 1
     )
     assert samples[("pulseline_sink_blocked", (("tier", "raw"),))] == 1
+
+
+def test_write_failures_exist_at_zero_for_the_known_statuses() -> None:
+    registry = CollectorRegistry()
+    sinks = SinkCollector()
+    registry.register(sinks)
+    sinks.add("raw", SinkStats(failures_by_status={"503": 2, "418": 1}))
+    text = generate_latest(registry).decode()
+    failures = {
+        s.labels["status"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "pulseline_sink_write_failures_total"
+    }
+    expected = dict.fromkeys(
+        ["none", "400", "401", "403", "404", "413", "422", "429", "500", "502", "504"], 0.0
+    )
+    assert failures == expected | {"503": 2.0, "418": 1.0}
