@@ -17,6 +17,7 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from prometheus_client import generate_latest
 
 from agents.downsample import register_downsampler
+from agents.health import worker_health
 from agents.raw_sink import register_raw_sink
 from agents.reload import Reloads
 from agents.rules import register_rules
@@ -84,6 +85,11 @@ def create_app(
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        status, body = worker_health(app)
+        return web.json(body, status=status)
 
     return app
 
