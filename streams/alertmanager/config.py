@@ -58,6 +58,7 @@ from streams.alertmanager.receiverconfig import GlobalConfig, read_global, read_
 from streams.alertmanager.receivers import Receiver
 from streams.alertmanager.route import Route
 from streams.alertmanager.routeconfig import RouteReader
+from streams.alertmanager.templates import Templates
 from streams.alertmanager.timeintervals import TimeInterval
 from streams.rules.yamlpos import Node, ScalarNode, compose, is_null
 
@@ -171,10 +172,13 @@ def parse_config(text: str, source: str, *, base_dir: Path | None = None) -> Ale
 
 
 def check_file(path: Path | str) -> str:
-    """Check an ``alertmanager.yml`` and summarize it as ``amtool check-config`` does.
+    """Check an ``alertmanager.yml`` and its template files; summarize them as ``amtool
+    check-config`` does.
 
     Raises:
         AlertmanagerConfigError: the file has problems; its message lists them all.
+        TemplateError: a template file does not parse (the message names it, with the line).
+        ConfigError: a template file cannot be read.
 
     Example:
         >>> print(check_file("deploy/alertmanager.yml"))  # doctest: +ELLIPSIS
@@ -185,6 +189,7 @@ def check_file(path: Path | str) -> str:
         ...
     """
     config = load_config(Path(path))
+    Templates.load(config.templates)
     routes = sum(1 for _ in config.route.walk())
     return "\n".join(
         (
