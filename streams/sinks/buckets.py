@@ -4,6 +4,11 @@
 those that exist to the configured one, through influxdb-client's buckets API. Tiers whose
 URL points elsewhere are provisioned on their own server.
 
+A server without InfluxDB 2's buckets API, such as VictoriaMetrics (one database for every
+bucket name, its retention set by its ``-retentionPeriod`` flag), is reported as having nothing
+to do, not as an error: the organization lookup answers 400, 404 or 405 without InfluxDB's
+JSON error body there.
+
 Example:
     >>> report = ensure_buckets(settings)  # doctest: +SKIP
     >>> report  # doctest: +SKIP
@@ -12,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import orjson
 from influxdb_client.client.bucket_api import BucketsApi
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.domain.bucket import Bucket
@@ -54,10 +60,41 @@ def ensure_buckets(settings: Settings) -> list[str]:
                         org_id = _org_id(client, influx.org, url, tier.bucket)
                     report.append(_ensure(client, org_id, url, tier))
                 except ApiException as exc:
+                    if org_id is None and without_buckets_api(exc):
+                        report.append(_nothing_to_do(url, tiers, exc))
+                        break
                     raise refused(exc, url, tier.bucket) from None
                 except (HTTPError, OSError) as exc:
                     raise SinkError(f"{url}: {exc}", status=None, bucket=tier.bucket) from None
     return report
+
+
+def without_buckets_api(exc: ApiException) -> bool:
+    """Whether an error answer says the server has no InfluxDB 2 API at that path at all.
+
+    InfluxDB 2 answers its errors with a JSON object holding a ``code`` (a missing organization
+    is ``{"code": "not found", ...}``); a server that does not have the API answers 400, 404 or
+    405 with something else (VictoriaMetrics: ``unsupported path requested``).
+    """
+    if exc.status not in (400, 404, 405):
+        return False
+    try:
+        body = orjson.loads(exc.body or b"")
+    except orjson.JSONDecodeError:
+        return True
+    return not (isinstance(body, dict) and "code" in body)
+
+
+def _nothing_to_do(url: str, tiers: list[TierSettings], exc: ApiException) -> str:
+    names = ", ".join(tier.bucket for tier in tiers)
+    answer = (exc.body or exc.reason or "").strip()
+    kind = (
+        "VictoriaMetrics: one database for every bucket, its retention set by its "
+        "-retentionPeriod flag"
+        if "unsupported path requested" in answer
+        else f"it answered {exc.status} to /api/v2/orgs"
+    )
+    return f"{url}: no InfluxDB 2 buckets API ({kind}); nothing to do for {names}"
 
 
 def _org_id(client: InfluxDBClient, org: str, url: str, bucket: str) -> str:

@@ -4,10 +4,11 @@ one in ``tests/integration/test_influxdb2_buckets.py``."""
 from __future__ import annotations
 
 import pytest
+from influxdb_client.rest import ApiException
 
 from streams.errors import SinkError
 from streams.settings import Settings
-from streams.sinks.buckets import ensure_buckets
+from streams.sinks.buckets import ensure_buckets, without_buckets_api
 from streams.stack.processes import free_port
 
 
@@ -21,3 +22,23 @@ def test_an_unreachable_server_is_an_error_without_status_naming_the_bucket(
         ensure_buckets(Settings.load(None))
     assert err.value.status is None
     assert str(err.value).startswith("bucket 'metrics': http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "without"),
+    [
+        (400, b'unsupported path requested: "/api/v2/orgs"', True),  # VictoriaMetrics
+        (404, b"404 page not found", True),
+        (405, b"", True),
+        (404, b'{"code":"not found","message":"organization name \\"x\\" not found"}', False),
+        (401, b'{"code":"unauthorized","message":"unauthorized access"}', False),
+        (400, b'{"code":"invalid","message":"bad request"}', False),
+        (500, b"internal error", False),
+    ],
+)
+def test_only_an_answer_without_influxdb_json_says_there_is_no_buckets_api(
+    status: int, body: bytes, without: bool
+) -> None:
+    exc = ApiException(status=status, reason="x")
+    exc.body = body
+    assert without_buckets_api(exc) is without
