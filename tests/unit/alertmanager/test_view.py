@@ -303,3 +303,31 @@ def test_why_names_routes_groups_mutes_and_deliveries() -> None:
         ("webhook[0]", 111.0, "firing")
     ]
     assert view.why("0000000000000000", now=130.0) is None
+
+
+def test_why_still_tells_of_an_alert_gone_from_its_group() -> None:
+    config = parse_config(
+        "route: {receiver: ops, group_by: [alertname], group_wait: 10s, group_interval: 1m}\n"
+        "receivers: [{name: ops}]\n",
+        "am.yml",
+    )
+    view, owner = ClusterView(config), Dispatcher({"ops": [webhook("ops")]})
+    down = Alert.create({"alertname": "Down"}, starts_at=100.0, updated_at=100.0)
+    route_into(owner, config, [down], now=100.0)
+    for at, later in ((110.0, down.with_times(ends_at=120.0, updated_at=120.0)), (170.0, None)):
+        [sent] = owner.due(now=at)
+        owner.delivered(sent.key, now=at)
+        if later is not None:
+            route_into(owner, config, [later], now=later.updated_at)
+    follow(view, owner)
+    assert view.alerts([], {}, "", now=171.0) == []
+
+    why = view.why(down.fingerprint, now=171.0)
+
+    assert why is not None and why["alert"] is None and why["routes"] == []
+    [group] = why["groups"]
+    assert group["alert"] is None
+    assert [(d["delivered_at"], d["carried"]) for d in group["deliveries"]] == [
+        (110.0, "firing"),
+        (170.0, "resolved"),
+    ]
