@@ -2,6 +2,12 @@
 
 Each simulated host reports ``cpu`` (per core and total), ``mem``, ``disk``, ``net`` and
 ``system`` every interval, with values that drift like real machines (counters only grow).
+Hosts are called ``<prefix>000``, ``<prefix>001``...; the local stack's own demo uses the
+default prefix ``host-``, so a second demo needs another one.
+
+The collector must answer when the demo starts, else :class:`DemoError`; so is an answer that
+cannot get better by retrying (a 4xx other than 408 and 429: a wrong URL, a missing token).
+A collector that goes away later, or answers 5xx, is retried at the next interval.
 
 Example:
     >>> hosts = [DemoHost(f"web-{i:02d}", seed=i) for i in range(2)]
@@ -19,7 +25,17 @@ import time
 
 import aiohttp
 
+from streams.errors import PulselineError
+
 log = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "host-"
+"""The host name prefix of the local stack's demo."""
+_RETRYABLE = (408, 429)
+
+
+class DemoError(PulselineError):
+    """The demo cannot run: bad arguments, a collector out of reach or refusing its points."""
 
 
 class DemoHost:
@@ -81,30 +97,55 @@ class DemoHost:
 
 
 async def push(session: aiohttp.ClientSession, url: str, lines: list[str]) -> int:
-    """POST ``lines`` gzipped to ``url`` (a collector write URL); return the status."""
+    """POST ``lines`` gzipped to ``url`` (a collector write URL); return the status.
+
+    Raises:
+        DemoError: the collector refused the points in a way a retry cannot change.
+    """
     body = gzip.compress("\n".join(lines).encode(), compresslevel=1)
     async with session.post(url, data=body, headers={"Content-Encoding": "gzip"}) as response:
         if response.status >= 300:
-            log.warning("push answered %s: %s", response.status, (await response.text())[:300])
+            text = (await response.text())[:300]
+            if 400 <= response.status < 500 and response.status not in _RETRYABLE:
+                raise DemoError(f"{url} answered {response.status}: {text}")
+            log.warning("push answered %s: %s", response.status, text)
         return response.status
 
 
 async def run_demo(
-    base_url: str, *, hosts: int, interval_s: float, duration_s: float | None = None
+    base_url: str,
+    *,
+    hosts: int,
+    interval_s: float,
+    duration_s: float | None = None,
+    prefix: str = DEFAULT_PREFIX,
 ) -> None:
-    """Push a report of every host each ``interval_s`` until cancelled or ``duration_s``."""
-    fleet = [DemoHost(f"host-{i:03d}", seed=i) for i in range(hosts)]
-    url = base_url.rstrip("/") + "/api/v2/write?precision=ms"
-    started = time.monotonic()
+    """Push a report of every host each ``interval_s`` until cancelled or ``duration_s``.
+
+    Raises:
+        DemoError: an argument is out of range, the collector cannot be reached at the start,
+            or it refuses the points for good.
+    """
+    if hosts < 1:
+        raise DemoError(f"--hosts {hosts}: the demo needs at least one host")
+    if interval_s <= 0:
+        raise DemoError(f"--interval {interval_s:g}: must be more than 0 seconds")
+    if duration_s is not None and duration_s <= 0:
+        raise DemoError(f"--duration {duration_s:g}: must be more than 0 seconds")
+    fleet = [DemoHost(f"{prefix}{i:03d}", seed=i) for i in range(hosts)]
+    base = base_url.rstrip("/")
+    url = base + "/api/v2/write?precision=ms"
     sent = 0
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        await _reach(session, base)
+        started = time.monotonic()
         while duration_s is None or time.monotonic() - started < duration_s:
             ts_ms = int(time.time() * 1000)
             lines = [line for host in fleet for line in host.lines(ts_ms)]
             try:
                 status = await push(session, url, lines)
-            except aiohttp.ClientError as exc:
-                log.warning("demo push to %s failed: %s", url, exc)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("demo push to %s failed: %s", url, exc or type(exc).__name__)
             else:
                 if status == 204:
                     sent += len(lines)
@@ -112,3 +153,13 @@ async def run_demo(
                         "demo: pushed %d lines from %d hosts (%d in all)", len(lines), hosts, sent
                     )
             await asyncio.sleep(interval_s)
+
+
+async def _reach(session: aiohttp.ClientSession, base: str) -> None:
+    """Make sure something answers at ``base`` (the collector's ``/ping``) before starting."""
+    try:
+        async with session.get(base + "/ping", timeout=aiohttp.ClientTimeout(total=5)):
+            return
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise DemoError(f"cannot reach the collector at {base}: {reason}") from None
