@@ -16,6 +16,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from prometheus_client import generate_latest
 
+from agents.alertmanager import register_alertmanager
 from agents.downsample import register_downsampler
 from agents.health import worker_health
 from agents.raw_sink import register_raw_sink
@@ -80,6 +81,7 @@ def create_app(
     register_downsampler(app, settings, registry, sinks, tier_writers)
     reloads = Reloads()
     register_rules(app, settings, registry, reloads)
+    register_alertmanager(app, settings, registry, reloads)
     app.task(reloads.run)
 
     @app.page("/metrics")

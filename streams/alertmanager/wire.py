@@ -165,7 +165,7 @@ def gettable(
 ) -> dict[str, Any]:
     """An alert as ``GET /api/v2/alerts`` returns it, with its receivers and mute state."""
     silenced, inhibited = sorted(silenced_by), sorted(inhibited_by)
-    return {
+    shown = {
         "annotations": dict(alert.annotations),
         "endsAt": format_time(alert.ends_at),
         "fingerprint": alert.fingerprint,
@@ -180,3 +180,6 @@ def gettable(
         "generatorURL": alert.generator_url,
         "labels": dict(alert.labels),
     }
+    if not alert.generator_url:  # Alertmanager leaves an empty one out
+        del shown["generatorURL"]
+    return shown

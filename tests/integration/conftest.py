@@ -134,6 +134,9 @@ def pipeline(
         "PULSELINE_TOPICS__LATE": f"late.{run}",
         "PULSELINE_TOPICS__RULE_SAMPLES": f"rules.{run}",
         "PULSELINE_TOPICS__ALERTS": f"alerts.{run}",
+        "PULSELINE_TOPICS__ALERT_GROUPS": f"alert-groups.{run}",
+        "PULSELINE_TOPICS__SILENCES": f"silences.{run}",
+        "PULSELINE_TOPICS__NOTIFICATIONS": f"notifications.{run}",
         "PULSELINE_INFLUX__URL": tsdb.url,
         "PULSELINE_INFLUX__RETRY_MAX_S": "2",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
@@ -150,6 +153,9 @@ def pipeline(
         f"late.{run}": 4,
         f"rules.{run}": 4,
         f"alerts.{run}": 4,
+        f"alert-groups.{run}": 4,
+        f"silences.{run}": 1,
+        f"notifications.{run}": 4,
         f"members.{run}": 1,
     }
     asyncio.run(ensure_topics(kafka, layout))

@@ -1,0 +1,403 @@
+"""The alert manager agents: alerts to aggregation groups, groups to notifications.
+
+- ``am-intake`` reads the rule agents' ``alerts.events`` and routes each firing or resolved
+  alert into its aggregation groups: one ``alerts.groups`` record per group, keyed by the
+  group key, so one partition (and one worker) owns each group. ``POST /api/v2/alerts``
+  routes the same way and answers once Kafka holds the records.
+- ``am-dispatch`` reads ``alerts.groups`` into the partition's
+  :class:`~streams.alertmanager.dispatch.Dispatcher`; its state (groups, pending
+  notifications, notification log) goes to the ``alertmanager-groups`` table, co-partitioned
+  with ``alerts.groups``, before the input is acknowledged.
+- a timer (``alertmanager.tick_s``) flushes the groups that are due; every decided
+  notification is saved as pending, sent in a task of its own with retries, and recorded
+  as delivered afterwards. After a restart the new owner sends the pending ones again,
+  with the same idempotency key: a crash can repeat a notification, never lose one. Each
+  delivered notification is logged to ``alerts.notifications`` (an audit trail).
+- every worker follows the table's changelog and ``alerts.silences`` whole, so any of them
+  answers the API for the cluster and inhibition sees every group's alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import fields
+from typing import Any, cast
+
+import faust
+import orjson
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from agents.alertmanager_api import add_routes
+from agents.follow import TopicFollower
+from agents.reload import Reloads, WatchedFiles
+from agents.tables import TableKeyValue
+from streams.alertmanager.dispatch import DispatchStats
+from streams.alertmanager.intake import Grouped, from_rule_event
+from streams.alertmanager.model import Alert
+from streams.alertmanager.notification import Notification
+from streams.alertmanager.notify import NotifyCollector, NotifyStats, deliver
+from streams.alertmanager.runtime import AlertManager, SavedGroup, delivery, load
+from streams.alertmanager.view import ClusterView
+from streams.alertmanager.wire import parse_postable
+from streams.errors import PulselineError, RecordDecodeError
+from streams.kafka import key_hash
+from streams.retry import Failure, retry
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TABLE = "alertmanager-groups"
+
+
+class AlertmanagerCollector(Collector):
+    """The dispatchers' counters, summed over the partitions this worker owns."""
+
+    def __init__(self, am: AlertManager, failures: dict[str, int]) -> None:
+        self._am = am
+        self._failures = failures
+
+    def collect(self) -> Iterator[Metric]:
+        for f in fields(DispatchStats):
+            family = CounterMetricFamily(
+                f"pulseline_alertmanager_{f.name}",
+                f"Alert manager: notifications or alerts {f.name.replace('_', ' ')}.",
+            )
+            total = sum(getattr(d.stats, f.name) for d in self._am.dispatchers.values())
+            family.add_metric([], total)
+            yield family
+        groups = sum(len(d.groups) for d in self._am.dispatchers.values())
+        yield GaugeMetricFamily(
+            "pulseline_alertmanager_groups", "Aggregation groups this worker owns.", groups
+        )
+        family = CounterMetricFamily(
+            "pulseline_alertmanager_send_failures",
+            "Failed attempts to send a notification, by receiver.",
+            labels=["receiver"],
+        )
+        for receiver in sorted(self._am.loaded.config.receivers):
+            family.add_metric([receiver], self._failures.get(receiver, 0))
+        yield family
+
+
+def register_alertmanager(
+    app: faust.App, settings: Settings, registry: CollectorRegistry, reloads: Reloads
+) -> None:
+    """Register the alert manager's agents, timer, table, followers and HTTP API.
+
+    Raises:
+        PulselineError: ``alertmanager.config`` cannot be loaded (the worker does not start).
+    """
+    conf = settings.alertmanager
+    topics = settings.topics
+    partitions = settings.kafka.partitions
+    worker = settings.worker
+    external_url = conf.external_url or f"http://{worker.web_host}:{worker.web_port}"
+    am = AlertManager(load(conf.config), retention=conf.retention_s)
+    view = ClusterView(am.loaded.config)
+    started_at = time.time()
+    stats = NotifyStats()
+    failures: dict[str, int] = defaultdict(int)
+    registry.register(NotifyCollector(stats))
+    registry.register(AlertmanagerCollector(am, failures))
+
+    table = app.Table(
+        TABLE,
+        partitions=partitions,
+        key_type=bytes,
+        value_type=bytes,
+        help="Aggregation groups, pending notifications and notification log, by group key.",
+    )
+    states = TableKeyValue(table)
+    changelog = f"{worker.app_id}-{TABLE}-changelog"
+    events_topic = app.topic(topics.alerts, partitions=partitions)
+    groups_topic = app.topic(topics.alert_groups, partitions=partitions)
+    silences_topic = app.topic(topics.silences, partitions=1)
+    notifications_topic = app.topic(topics.notifications, partitions=partitions)
+    lock = asyncio.Lock()  # one change of the dispatchers at a time
+    sending: dict[str, asyncio.Task[None]] = {}
+    owned: set[int] = set()
+
+    def partition_of(group_key: str) -> int:
+        return key_hash(group_key) % partitions
+
+    async def produce(sends: Sequence[tuple[Any, bytes, bytes, int | None]]) -> None:
+        """Produce every record and wait for Kafka's acks."""
+        futures = [
+            await topic.send(key=key, value=value, partition=partition, force=True)
+            for topic, key, value, partition in sends
+        ]
+        for future in futures:
+            await future
+
+    async def route(alerts: Iterable[Alert]) -> None:
+        grouped = [g for alert in alerts for g in am.route(alert)]
+        await produce(
+            [
+                (groups_topic, g.group_key.encode(), g.encode(), partition_of(g.group_key))
+                for g in grouped
+            ]
+        )
+
+    @app.agent(events_topic, name="am-intake", concurrency=1)
+    async def intake(stream: Any) -> None:
+        async for events in stream.noack_take(worker.take_records, within=0.01):
+            alerts = []
+            for e in events:
+                try:
+                    alert = from_rule_event(e.message.value or b"")
+                except RecordDecodeError as exc:
+                    log.error(
+                        "%s[%d]@%d: %s", e.message.topic, e.message.partition, e.message.offset, exc
+                    )
+                    continue
+                if alert is not None:
+                    alerts.append(alert)
+            await retry(
+                functools.partial(route, alerts),
+                what=f"routing {len(alerts)} alerts to {topics.alert_groups}",
+                min_s=conf.retry_min_s,
+                max_s=conf.retry_max_s,
+            )
+            for e in events:
+                await stream.ack(e)
+
+    def saved(partition: int) -> list[SavedGroup]:
+        return [
+            (key.decode(), orjson.loads(value))
+            for key, value in list(table.data.items())
+            if value is not None and partition_of(key.decode()) == partition
+        ]
+
+    async def save(partition: int) -> None:
+        dispatcher = am.dispatchers.get(partition)
+        if dispatcher is None:
+            return
+        for key, state in dispatcher.changes().items():
+            value = None if state is None else orjson.dumps(state)
+            await states.put(partition, key.encode(), value)
+
+    def start_sending(partition: int, notifications: Iterable[Notification]) -> None:
+        for n in notifications:
+            if n.supersedes is not None and n.supersedes in sending:
+                sending.pop(n.supersedes).cancel()
+            if n.key not in sending:
+                sending[n.key] = asyncio.ensure_future(send(partition, n))
+
+    async def flush(partition: int, now: float) -> None:
+        """Flush the partition's due groups (under the lock)."""
+        dispatcher = am.dispatchers.get(partition)
+        if dispatcher is None:
+            return
+        due = dispatcher.next_due()
+        if due is None or due > now:
+            return
+        fresh = dispatcher.due(now, view.muting())
+        await save(partition)
+        start_sending(partition, fresh)
+
+    def on_failure(receiver: str) -> Any:
+        def count(failure: Failure) -> None:
+            failures[receiver] += 1
+
+        return count
+
+    def still_pending(partition: int, key: str) -> bool:
+        dispatcher = am.dispatchers.get(partition)
+        return dispatcher is not None and dispatcher.is_pending(key)
+
+    async def send(partition: int, n: Notification) -> None:
+        """Deliver ``n`` until it is sent (or superseded), then record it delivered."""
+        notifier = am.notifier(n)
+        what = f"receiver {n.receiver!r} {n.integration}"
+
+        async def attempt() -> bool:
+            if notifier is None or not still_pending(partition, n.key):
+                return False  # the receiver went with a reload, or a newer flush replaced it
+            return await deliver(notifier, delivery(n, external_url), stats)
+
+        try:
+            if notifier is None:
+                log.error("%s is no longer configured; notification %s dropped", what, n.key)
+            await retry(
+                attempt,
+                what=what,
+                min_s=conf.retry_min_s,
+                max_s=conf.retry_max_s,
+                on_failure=on_failure(n.receiver),
+                logger=log,
+            )
+        except PulselineError as exc:  # not retryable: the receiver refused it for good
+            log.error("%s refused notification %s: %s", what, n.key, exc)
+        finally:
+            if sending.get(n.key) is asyncio.current_task():
+                del sending[n.key]
+        async with lock:
+            dispatcher = am.dispatchers.get(partition)
+            now = time.time()
+            if dispatcher is None or not dispatcher.delivered(n.key, now):
+                return
+            await save(partition)
+        record = {**n.to_dict(), "deliveredAt": now}
+        await retry(
+            lambda: produce(
+                [(notifications_topic, n.group_key.encode(), orjson.dumps(record), None)]
+            ),
+            what=f"logging notification {n.key} to {topics.notifications}",
+        )
+
+    def ensure(partition: int) -> None:
+        """The partition's dispatcher, restored, with its pending notifications on their way."""
+        if partition in am.dispatchers:
+            return
+        dispatcher = am.dispatcher(partition, lambda: saved(partition))
+        start_sending(partition, dispatcher.pending())
+
+    @app.agent(groups_topic, name="am-dispatch", concurrency=1)
+    async def dispatch(stream: Any) -> None:
+        async for events in stream.noack_take(worker.take_records, within=0.01):
+            async with lock:
+                touched: set[int] = set()
+                now = time.time()
+                for e in events:
+                    p = e.message.partition
+                    if p not in owned:
+                        continue
+                    try:
+                        grouped = Grouped.decode(e.message.value or b"")
+                    except RecordDecodeError as exc:
+                        log.error("%s[%d]@%d: %s", e.message.topic, p, e.message.offset, exc)
+                        continue
+                    ensure(p)
+                    route = am.loaded.routes.get(grouped.route_id)
+                    if route is None:  # formed under an older configuration
+                        await route_again([grouped.alert])
+                        continue
+                    am.dispatchers[p].insert(
+                        grouped.alert, route, grouped.group_key, grouped.group_labels, now
+                    )
+                    touched.add(p)
+                for p in sorted(touched):
+                    await save(p)
+                    await flush(p, now)  # group_wait 0s: notify at once
+            for e in events:
+                await stream.ack(e)
+
+    async def route_again(alerts: list[Alert]) -> None:
+        if alerts:
+            await retry(lambda: route(alerts), what="routing alerts again after a reload")
+
+    async def publish_silences(records: list[tuple[str, bytes]]) -> None:
+        """Produce silence records, apply them here at once, flush what they stopped muting."""
+        await produce([(silences_topic, k.encode(), v, 0) for k, v in records])
+        for key, value in records:  # read your own writes before the follower does
+            view.apply_silence(key.encode(), value)
+        async with lock:
+            now = time.time()
+            ended = [k for k, _ in records]
+            for p, dispatcher in am.dispatchers.items():
+                if dispatcher.silences_ended(ended, now):
+                    await flush(p, now)
+
+    @app.timer(conf.tick_s, name="am-flush")  # type: ignore[untyped-decorator]
+    async def tick() -> None:
+        if app.rebalancing or app.in_recovery:
+            return
+        async with lock:
+            now = time.time()
+            for p in sorted(owned):
+                ensure(p)
+                await flush(p, now)
+        if 0 in owned:  # one worker of the cluster ends expire_on_resolve silences
+            expired = view.prepare_expire_resolved(now)
+            if expired:
+                await publish_silences(expired)
+
+    def apply_group(key: bytes | None, value: bytes | None) -> None:
+        if key is not None:
+            view.apply_group_state(key.decode(), None if value is None else orjson.loads(value))
+
+    group_follower = TopicFollower(settings, changelog, apply_group)
+    silence_follower = TopicFollower(settings, topics.silences, view.apply_silence)
+    app.task(group_follower.run)
+    app.task(silence_follower.run)
+
+    async def reload(reason: str) -> None:
+        try:
+            fresh = load(conf.config)
+        except (PulselineError, OSError) as exc:
+            log.error("alertmanager config not reloaded (%s); the previous stays: %s", reason, exc)
+            return
+        async with lock:
+            orphans = am.configure(fresh)
+            view.configure(fresh.config)
+            for p in list(am.dispatchers):
+                await save(p)
+        await route_again(orphans)
+        log.info("alertmanager config reloaded (%s)", reason)
+
+    if conf.config is not None:
+        reloads.add(WatchedFiles([conf.config, *am.loaded.config.templates]), reload, conf.reload_s)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def on_revoked(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        async with lock:
+            lost = [tp.partition for tp in tps if tp.topic == topics.alert_groups]
+            owned.difference_update(lost)
+            for p in lost:
+                for n in am.dispatchers[p].pending() if p in am.dispatchers else ():
+                    task = sending.pop(n.key, None)
+                    if task is not None:
+                        task.cancel()
+            am.drop(lost)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
+        owned.update(tp.partition for tp in tps if tp.topic == topics.alert_groups)
+
+    class Service:
+        """The API's answers (see :mod:`agents.alertmanager_api`)."""
+
+        async def post_alerts(self, body: bytes) -> list[str]:
+            resolve_timeout = am.loaded.config.global_.resolve_timeout
+            alerts, errors = parse_postable(body, time.time(), resolve_timeout)
+            await route(alerts)
+            return errors
+
+        def alerts(self, filters: list[str], flags: dict[str, bool], receiver: str) -> list[Any]:
+            return view.alerts(filters, flags, receiver, time.time())
+
+        def groups(self, filters: list[str], flags: dict[str, bool], receiver: str) -> list[Any]:
+            return view.groups(filters, flags, receiver, time.time())
+
+        def why(self, fingerprint: str) -> dict[str, Any] | None:
+            return view.why(fingerprint, time.time())
+
+        def silences(self, filters: list[str]) -> list[Any]:
+            return view.silences(filters, time.time())
+
+        def silence(self, silence_id: str) -> Any | None:
+            return view.silence(silence_id, time.time())
+
+        async def put_silence(self, body: bytes) -> str:
+            records = view.prepare_silence(body, time.time())
+            await publish_silences(records)
+            return records[-1][0]
+
+        async def expire_silence(self, silence_id: str) -> None:
+            await publish_silences(view.prepare_expire(silence_id, time.time()))
+
+        def status(self) -> dict[str, Any]:
+            return view.status(am.loaded.text, time.time(), started_at)
+
+        def receivers(self) -> list[str]:
+            return view.receivers()
+
+    add_routes(cast(Any, app.web).web_app.router, Service())

@@ -1,0 +1,104 @@
+"""The way in: alerts from rules and from the API, routed and keyed by aggregation group.
+
+Both sources become :class:`~streams.alertmanager.model.Alert` values and go one path: the
+route tree names the groups an alert belongs to, and one ``alerts.groups`` record per group
+carries it, keyed by the group key, so that one partition (and one worker) owns each group.
+
+Rule events (``alerts.events``) are Prometheus' alerts as its rule manager sends them:
+``firing`` without an end (the rule resolves it explicitly, so no ``resolve_timeout``
+applies), and ``resolved`` with the time it ended. ``pending`` and ``inactive`` changes are
+not alerts yet, as in Prometheus, and are not sent.
+
+Example:
+    >>> import orjson
+    >>> alert = from_rule_event(orjson.dumps({"state": "firing", "labels": {"alertname": "Hot"},
+    ...     "annotations": {}, "startsAt": "1970-01-01T00:01:40.000Z", "endsAt": None,
+    ...     "evaluatedAt": "1970-01-01T00:01:41.000Z"}))
+    >>> (alert.name, alert.starts_at, alert.ends_at, alert.updated_at)
+    ('Hot', 100.0, None, 101.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from streams.alertmanager.model import Alert, Labels, labels_of
+from streams.alertmanager.store import alert_from_dict, alert_to_dict
+from streams.alertmanager.wire import ApiError, parse_time
+from streams.errors import RecordDecodeError
+
+
+def from_rule_event(value: bytes) -> Alert | None:
+    """The alert an ``alerts.events`` record announces; None for pending and inactive.
+
+    Raises:
+        RecordDecodeError: the record is not a rule event.
+    """
+    try:
+        event = orjson.loads(value)
+        state = event["state"]
+        if state not in ("firing", "resolved"):
+            return None
+        starts = parse_time(event["startsAt"], "startsAt") or 0.0
+        updated = parse_time(event.get("evaluatedAt"), "evaluatedAt") or starts
+        ends = None
+        if state == "resolved":
+            ends = parse_time(event.get("endsAt"), "endsAt") or updated
+        return Alert(
+            labels=labels_of(event["labels"]),
+            annotations=labels_of(event.get("annotations") or {}),
+            starts_at=starts,
+            ends_at=ends,
+            generator_url=event.get("generatorURL") or "",
+            updated_at=updated,
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ApiError) as exc:
+        raise RecordDecodeError(f"not a rule event: {exc!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """An alert on its way to the owner of one of its aggregation groups.
+
+    Attributes:
+        group_key: the group's key (Alertmanager's ``groupKey``): the record key.
+        route_id: the route that formed the group.
+        group_labels: the labels the group is formed by.
+        alert: the alert.
+    """
+
+    group_key: str
+    route_id: str
+    group_labels: Labels
+    alert: Alert
+
+    def encode(self) -> bytes:
+        """The ``alerts.groups`` record value."""
+        return orjson.dumps(
+            {
+                "groupKey": self.group_key,
+                "route": self.route_id,
+                "groupLabels": dict(self.group_labels),
+                "alert": alert_to_dict(self.alert),
+            }
+        )
+
+    @classmethod
+    def decode(cls, value: bytes) -> Grouped:
+        """The record :meth:`encode` wrote.
+
+        Raises:
+            RecordDecodeError: it is not one.
+        """
+        try:
+            data = orjson.loads(value)
+            return cls(
+                data["groupKey"],
+                data["route"],
+                labels_of(data["groupLabels"]),
+                alert_from_dict(data["alert"]),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise RecordDecodeError(f"not an alerts.groups record: {exc!r}") from None

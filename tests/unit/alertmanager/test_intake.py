@@ -1,0 +1,58 @@
+"""Rule events become alerts as Prometheus sends them; grouped records round-trip."""
+
+import orjson
+import pytest
+
+from streams.alertmanager.intake import Grouped, from_rule_event
+from streams.alertmanager.model import Alert
+from streams.alertmanager.runtime import AlertManager, load
+from streams.errors import RecordDecodeError
+
+
+def _event(state: str, **extra: object) -> bytes:
+    return orjson.dumps(
+        {
+            "state": state,
+            "labels": {"alertname": "Hot", "host": "a"},
+            "annotations": {"summary": "hot"},
+            "startsAt": "1970-01-01T00:01:40.000Z",
+            "endsAt": None,
+            "evaluatedAt": "1970-01-01T00:01:50.000Z",
+            **extra,
+        }
+    )
+
+
+@pytest.mark.parametrize("state", ["pending", "inactive"])
+def test_pending_and_inactive_are_not_alerts_yet(state: str) -> None:
+    assert from_rule_event(_event(state)) is None
+
+
+def test_firing_has_no_end_and_resolved_ends_when_the_rule_says() -> None:
+    firing = from_rule_event(_event("firing"))
+    assert firing is not None and firing.ends_at is None and not firing.timeout
+    assert firing.status(at=1e12) == "firing"
+    resolved = from_rule_event(_event("resolved", endsAt="1970-01-01T00:02:00.000Z"))
+    assert resolved is not None and resolved.ends_at == 120.0
+    assert resolved.fingerprint == firing.fingerprint
+
+
+def test_a_resolved_event_without_an_end_ends_at_its_evaluation() -> None:
+    resolved = from_rule_event(_event("resolved"))
+    assert resolved is not None and resolved.ends_at == 110.0
+
+
+@pytest.mark.parametrize("value", [b"", b"[]", b'{"state": "firing"}', b'{"state": "firing", "labels": {}, "startsAt": "x"}'])
+def test_what_is_not_a_rule_event_is_refused(value: bytes) -> None:
+    with pytest.raises(RecordDecodeError):
+        from_rule_event(value)
+
+
+def test_grouped_records_round_trip_and_carry_the_route() -> None:
+    am = AlertManager(load(None))
+    alert = Alert.create({"alertname": "Down", "job": "x"}, {"summary": "s"}, starts_at=1.0)
+    (grouped,) = am.route(alert)
+    assert Grouped.decode(grouped.encode()) == grouped
+    assert grouped.route_id in am.loaded.routes
+    with pytest.raises(RecordDecodeError):
+        Grouped.decode(b'{"groupKey": 1}')
