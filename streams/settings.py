@@ -81,6 +81,11 @@ class KafkaSettings(BaseModel):
         "(413).",
     )
 
+    @field_validator("session_timeout_s", "request_timeout_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:
@@ -154,6 +159,11 @@ class InfluxSettings(BaseModel):
     batch_lines: int = Field(5000, ge=1, description="Lines per write request at most.")
     retry_min_s: float = Field(0.2, gt=0, description="First backoff after a failed write.")
     retry_max_s: float = Field(10.0, gt=0, description="Longest backoff between retries.")
+
+    @field_validator("timeout_s", "retry_min_s", "retry_max_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
 
 
 class TierSettings(BaseModel):
@@ -299,6 +309,11 @@ class CollectorSettings(BaseModel):
     def _check_listen(cls, value: str) -> str:
         return _host_port(value)
 
+    @field_validator("heartbeat_s", "member_timeout_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
+
 
 class RuleSettings(BaseModel):
     """Alert and recording rules evaluated in the stream.
@@ -396,6 +411,11 @@ class WorkerSettings(BaseModel):
     )
     take_within_s: float = Field(0.2, gt=0, description="Longest wait to fill a take.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("take_within_s", mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> float:
+        return _duration(value)
 
 
 class Settings(BaseSettings):
