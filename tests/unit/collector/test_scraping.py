@@ -71,3 +71,12 @@ async def test_samples_the_store_cannot_keep_are_dropped_and_counted_the_rest_st
 async def test_a_clean_page_clears_the_last_refusal() -> None:
     points, health, _ = await scrape_page('jobs_total{queue="mail"} 3\n')
     assert len(points) == 4 and health.refused == 0 and health.last_refusal == ""
+
+
+def test_scrape_counters_of_the_configured_jobs_exist_before_a_scrape() -> None:
+    counters = CollectorMetrics()
+    counters.expect_jobs(["node", "app"])
+    text = generate_latest(counters.registry).decode()
+    for job in ("node", "app"):
+        for result in ("up", "down"):
+            assert f'pulseline_collector_scrapes_total{{job="{job}",result="{result}"}} 0.0' in text
