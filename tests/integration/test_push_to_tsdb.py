@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import Pipeline, Tsdb, topic_size, wait_for
 
+from streams.codecs.remotewrite import encode_write_request
 from streams.stack import components
 from streams.stack.processes import free_port
 
@@ -118,3 +120,83 @@ def test_collector_answers_503_without_kafka(tmp_path: Path) -> None:
         assert "Kafka" in err.value.read().decode()
     finally:
         process.stop()
+
+
+def test_points_the_store_would_drop_are_refused_at_the_door(
+    pipeline: Pipeline, tsdb: Tsdb
+) -> None:
+    # VictoriaMetrics would answer 2xx to each of these and drop or garble them.
+    pipeline.collector()
+    pipeline.worker()
+    ts = (int(time.time()) - 60) * 1000
+    many_tags = ",".join(f"t{i}=x" for i in range(10_000))
+    bodies = {
+        "year 2100": f"doorcheck,host=a value=1 {ts}\ndoorcheck,host=b value=1 4102444800000",
+        "before 1970": f"doorcheck,host=a value=1 {ts}\ndoorcheck,host=b value=1 -1000",
+        "10,000 tags": f"doorcheck,host=a value=1 {ts}\ndoorcheck,{many_tags} value=1 {ts}",
+    }
+    for what, body in bodies.items():
+        status, text = pipeline.push(body.encode())
+        assert status == 400, what
+        assert _message(text).startswith("1 point(s) refused: line 2: doorcheck{"), what
+    series = [
+        ({"__name__": "doorcheck_rw", "host": "a"}, [(1.0, ts)]),
+        ({"__name__": "doorcheck_rw", "host": "b", "path": "C:\\tmp\\"}, [(1.0, ts)]),
+    ]
+    status, text = _post(
+        f"{pipeline.collector_url}/api/v1/write",
+        encode_write_request(series),
+        {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf"},
+    )
+    assert status == 400 and 'doorcheck_rw{host="b",path="C:\\\\tmp\\\\"}' in _message(text)
+
+    status, text = pipeline.push(f"marker,host=door value=1 {ts}".encode())
+    assert status == 204, text
+    wait_for(lambda: tsdb.count('{__name__="marker_value",host="door"}') == 1, 60, "the marker")
+    assert tsdb.count('{__name__=~"doorcheck.*"}') == 0
+
+
+def test_a_point_over_the_record_limit_is_413_naming_its_series(pipeline: Pipeline) -> None:
+    pipeline.collector()
+    ts = (int(time.time()) - 60) * 1000
+    big = f'big,host=a text="{"x" * 1_200_000}" {ts}'.encode()  # over kafka.max_record_bytes
+    status, text = pipeline.push(big)
+    assert status == 413, text
+    message = _message(text)
+    assert 'big{host="a"} (fields text)' in message and "kafka.max_record_bytes" in message
+
+    # With the collector's limit above the broker's: Apache Kafka refuses a record over its
+    # message.max.bytes (1 MB by default), which is a 413 too, never a 503 to retry for ever;
+    # Tansu has no such limit and takes it.
+    port = free_port()
+    pipeline.collector(
+        "collect-big",
+        env={
+            "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{port}",
+            "PULSELINE_KAFKA__MAX_RECORD_BYTES": "8000000",
+        },
+    )
+    status, text = _post(
+        f"http://127.0.0.1:{port}/api/v2/write?precision=ms",
+        f'big,host=b text="{"x" * 2_000_000}" {ts}'.encode(),
+    )
+    assert status in (204, 413), text
+    if status == 413:
+        message = _message(text)
+        assert "as too large" in message and 'the largest point is of big{host="b"}' in message
+
+
+def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _message(text: str) -> str:
+    """The message of a collector's JSON error."""
+    message = json.loads(text)["message"]
+    assert isinstance(message, str)
+    return message
