@@ -3,9 +3,11 @@
 Tests and benchmarks point the webhook URLs of an Alertmanager (or of pulseline) at it: every
 ``POST`` with a JSON body is answered 200 and kept as a :class:`Delivery`, under the URL path
 it was sent to, so one capture serves as many receivers as the configuration names, one path
-each. Arrival times come from an injected clock (``time.monotonic`` by default), so latencies
-are measured on the same clock as the moment the test acted. Waiting is on a condition, woken
-by each arrival, never on a sleep.
+each. An ``answer`` hook may choose another status per request (a receiver that fails for a
+while); each delivery keeps the status it was answered with. Arrival times come from an
+injected clock (``time.monotonic`` by default), so latencies are measured on the same clock
+as the moment the test acted. Waiting is on a condition, woken by each arrival, never on a
+sleep.
 
 Example:
     >>> import aiohttp, asyncio
@@ -26,7 +28,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -48,12 +50,14 @@ class Delivery:
         at: the capture's clock when the request arrived.
         body: the decoded JSON body.
         headers: the request headers.
+        status: the HTTP status it was answered with.
     """
 
     path: str
     at: float
     body: Any
     headers: Mapping[str, str]
+    status: int = 200
 
 
 class WebhookCapture:
@@ -62,6 +66,7 @@ class WebhookCapture:
     Args:
         clock: what stamps arrivals; the caller's clock, for latencies.
         listener: called with each delivery as it arrives, before waiters wake.
+        answer: the HTTP status to answer a delivery with (default: 200 for every one).
         host: address to listen on.
         port: port to listen on; 0 picks a free one (see :attr:`url`).
     """
@@ -71,11 +76,13 @@ class WebhookCapture:
         *,
         clock: Callable[[], float] = time.monotonic,
         listener: Callable[[Delivery], None] | None = None,
+        answer: Callable[[Delivery], int] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self._clock = clock
         self._listener = listener
+        self._answer = answer
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._arrived = asyncio.Event()
@@ -100,11 +107,13 @@ class WebhookCapture:
         except ValueError:
             return web.Response(status=400, text="the body is not JSON\n")
         delivery = Delivery(request.path, at, body, dict(request.headers))
+        if self._answer is not None:
+            delivery = replace(delivery, status=self._answer(delivery))
         self.deliveries.append(delivery)
         if self._listener is not None:
             self._listener(delivery)
         self._arrived.set()
-        return web.Response(status=200)
+        return web.Response(status=delivery.status)
 
     async def start(self) -> WebhookCapture:
         """Listen; :attr:`url` is known from now on."""
