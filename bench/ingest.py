@@ -126,7 +126,7 @@ class Stack:
         self.workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-"))
         self.broker_port = free_port()
         self.tsdbs = {tier: free_port() for tier in ("raw", "1m", "1h")}
-        processes = [components.broker(self.broker_port, self.workdir)]
+        processes = [components.broker(self.broker_port, self.workdir, "tansu")]
         processes += [components.victoria_metrics(p, self.workdir) for p in self.tsdbs.values()]
         for process in processes:
             process.start().wait_ready(30)
@@ -145,6 +145,7 @@ class Stack:
         env = {
             **os.environ,
             "PULSELINE_KAFKA__BROKER": f"kafka://127.0.0.1:{self.broker_port}",
+            "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
             "PULSELINE_INFLUX__URL": self.tsdb("raw"),
             "PULSELINE_TIERS": json.dumps(tiers),
             "PULSELINE_DOWNSAMPLE__ENABLED": "true" if downsample else "false",

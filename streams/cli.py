@@ -105,7 +105,9 @@ def _rules_test(settings: Settings, args: argparse.Namespace) -> int:
 def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
     from streams.stack.local import run_stack
 
-    return run_stack(settings, Path(args.dir), config=args.config, demo=not args.no_demo)
+    return run_stack(
+        settings, Path(args.dir), config=args.config, demo=not args.no_demo, broker=args.broker
+    )
 
 
 def _webhook_receiver(settings: Settings, args: argparse.Namespace) -> int:
@@ -177,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack_run = stack_sub.add_parser("run", help="run the whole pipeline locally until Ctrl-C")
     stack_run.add_argument("--dir", default=".stack", help="logs and data (default .stack)")
     stack_run.add_argument("--no-demo", action="store_true", help="do not start the demo load")
+    stack_run.add_argument(
+        "--broker",
+        choices=["tansu", "kafka"],
+        default="tansu",
+        help="the local broker: tansu (default: instant, memory-only) or kafka (Apache Kafka, "
+        "durable in the stack directory)",
+    )
     stack_run.set_defaults(run=_stack_run)
     return parser
 

@@ -138,7 +138,8 @@ class RecordProducer:
 async def ensure_topics(settings: KafkaSettings, layout: Mapping[str, int]) -> list[str]:
     """Create the topics of ``layout`` (name to partition count) that are missing.
 
-    Returns the names created. Existing topics are left alone when their partition count
+    Returns the names created, each with :attr:`KafkaSettings.topic_configs` (its
+    ``min.insync.replicas``). Existing topics are left alone when their partition count
     matches.
 
     Raises:
@@ -157,7 +158,15 @@ async def ensure_topics(settings: KafkaSettings, layout: Mapping[str, int]) -> l
         missing = [n for n in layout if n not in existing]
         if missing:
             response = await admin.create_topics(
-                [NewTopic(n, layout[n], settings.replication_factor) for n in missing]
+                [
+                    NewTopic(
+                        n,
+                        layout[n],
+                        settings.replication_factor,
+                        topic_configs=settings.topic_configs,
+                    )
+                    for n in missing
+                ]
             )
             for name, code, message in response.topic_errors:
                 if code not in (0, 36):  # 36: created meanwhile by someone else

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from streams.durations import parse_duration
@@ -67,7 +75,15 @@ class KafkaSettings(BaseModel):
         "none", description="Compression of produced records."
     )
     enable_idempotence: bool = Field(
-        False, description="Idempotent producer (needs broker support; Tansu has none)."
+        True,
+        description="Idempotent producers: a send retried after a lost acknowledgement is "
+        "written once (Apache Kafka; Tansu has none, set false there).",
+    )
+    min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="min.insync.replicas of the topics pulseline creates: replicas that hold a "
+        "record before it is acknowledged; default replication_factor - 1, at least 1.",
     )
     session_timeout_s: float = Field(
         10.0, gt=0, description="Consumer-group session timeout; a join waits about half."
@@ -98,6 +114,32 @@ class KafkaSettings(BaseModel):
     def bootstrap_servers(self) -> list[str]:
         """The broker URL as aiokafka's list of ``host:port``."""
         return self.broker.removeprefix("kafka://").replace(",", ";").split(";")
+
+    @model_validator(mode="after")
+    def _check_insync(self) -> KafkaSettings:
+        if self.min_insync_replicas is not None and (
+            self.min_insync_replicas > self.replication_factor
+        ):
+            raise ValueError(
+                f"min_insync_replicas {self.min_insync_replicas} exceeds replication_factor "
+                f"{self.replication_factor}: no write could ever be acknowledged"
+            )
+        return self
+
+    @property
+    def topic_configs(self) -> dict[str, str]:
+        """The configuration of every topic pulseline creates (its own and table changelogs).
+
+        With three replicas, two must hold a record before Kafka acknowledges it: a write
+        survives the loss of one broker, and one broker may be down for maintenance.
+
+        >>> KafkaSettings(replication_factor=3).topic_configs
+        {'min.insync.replicas': '2'}
+        >>> KafkaSettings().topic_configs
+        {'min.insync.replicas': '1'}
+        """
+        insync = self.min_insync_replicas or max(1, self.replication_factor - 1)
+        return {"min.insync.replicas": str(insync)}
 
 
 class TopicSettings(BaseModel):

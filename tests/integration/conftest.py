@@ -1,8 +1,10 @@
-"""Real servers for integration tests: Tansu, VictoriaMetrics and pulseline processes.
+"""Real servers for integration tests: a Kafka broker, VictoriaMetrics and pulseline processes.
 
-Each test module gets its own broker and TSDB; each pipeline gets its own topics and
-consumer group, so tests never see each other's data. Everything started is stopped,
-with SIGKILL after a deadline.
+The broker is Apache Kafka (KRaft, one node), started once for the session;
+``PULSELINE_TEST_BROKER=tansu`` runs the suite on Tansu instead (memory-only, ready at once).
+Each test module gets its own TSDB; each pipeline gets its own topics and consumer group,
+so tests never see each other's data. Everything started is stopped, with SIGKILL after a
+deadline.
 """
 
 from __future__ import annotations
@@ -33,12 +35,27 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stack")
 
 
-@pytest.fixture(scope="module")
-def broker(workdir: Path) -> Iterator[str]:
-    process = components.broker(free_port(), workdir).start().wait_ready(30)
-    port = process.argv[process.argv.index("--listener-url") + 1].rsplit(":", 1)[1]
-    yield f"127.0.0.1:{port}"
-    process.stop()
+BROKER_ENGINE = os.environ.get("PULSELINE_TEST_BROKER", "kafka")
+"""The broker engine of the session: ``kafka`` (the default) or ``tansu``."""
+IDEMPOTENCE = "true" if BROKER_ENGINE == "kafka" else "false"  # Tansu has no idempotent producer
+kafka_only = pytest.mark.skipif(BROKER_ENGINE != "kafka", reason="needs Apache Kafka")
+
+
+def start_broker(workdir: Path) -> tuple[ManagedProcess, str]:
+    """A broker of the session's engine, ready; returns it and its ``host:port``."""
+    if BROKER_ENGINE not in components.BROKERS:
+        pytest.fail(f"PULSELINE_TEST_BROKER={BROKER_ENGINE}: not one of {list(components.BROKERS)}")
+    port = free_port()
+    process = components.broker(port, workdir, BROKER_ENGINE)  # type: ignore[arg-type]
+    return process.start().wait_ready(120), f"127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's broker, shared by every test (each uses its own topics and groups)."""
+    process, address = start_broker(tmp_path_factory.mktemp("broker"))
+    yield address
+    process.stop(deadline=30)
 
 
 @dataclass
@@ -129,6 +146,7 @@ def pipeline(
         **os.environ,
         "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
         "PULSELINE_KAFKA__PARTITIONS": "4",
+        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": IDEMPOTENCE,
         "PULSELINE_TOPICS__RAW": f"raw.{run}",
         "PULSELINE_TOPICS__MEMBERS": f"members.{run}",
         "PULSELINE_TOPICS__LATE": f"late.{run}",
