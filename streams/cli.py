@@ -16,8 +16,8 @@ Commands::
     pulseline silence add|query|expire  manage silences, as amtool does
     pulseline webhook-receiver        print the webhook notifications it receives
 
-Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none) and
-reads ``PULSELINE_*`` environment variables over the file.
+Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none), before
+or after the command's name, and reads ``PULSELINE_*`` environment variables over the file.
 """
 
 from __future__ import annotations
@@ -27,20 +27,32 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import yaml
 
 from streams.alertmanager.commands import add_commands as add_alertmanager_commands
 from streams.errors import PulselineError
-from streams.settings import Settings
+from streams.settings import CollectorSettings, Settings
 
 log = logging.getLogger("pulseline")
 
 
 def _config_show(settings: Settings, args: argparse.Namespace) -> int:
-    sys.stdout.write(yaml.safe_dump(settings.masked(), sort_keys=False))
+    from streams.settings_view import shown
+
+    source = (
+        f"# settings from {args.config}"
+        if args.config
+        else "# no --config (nor $PULSELINE_CONFIG): the embedded defaults"
+    )
+    variables = sorted(name for name in os.environ if name.startswith("PULSELINE_"))
+    variables = [name for name in variables if name != "PULSELINE_CONFIG"]
+    applied = f", with {', '.join(variables)} over them" if variables else ""
+    sys.stdout.write(f"{source}{applied}\n")
+    sys.stdout.write(yaml.safe_dump(shown(settings), sort_keys=False))
     return 0
 
 
@@ -73,7 +85,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from streams.demo import run_demo
 
     url = args.url or f"http://{settings.collector.listen}"
-    asyncio.run(run_demo(url, hosts=args.hosts, interval_s=args.interval, duration_s=args.duration))
+    asyncio.run(
+        run_demo(
+            url,
+            hosts=args.hosts,
+            interval_s=args.interval,
+            duration_s=args.duration,
+            prefix=args.prefix,
+        )
+    )
     return 0
 
 
@@ -118,15 +138,61 @@ def _webhook_receiver(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` above 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+        return value
+
+    return parse
+
+
+def _version() -> str:
+    try:
+        return version("pulseline")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    """Every parser below ``parser``: each command's and subcommand's."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield sub
+                yield from _parsers(sub)
+
+
+DESCRIPTION = """\
+pulseline: a metrics monitoring and alerting pipeline. Collectors take metrics by push
+(InfluxDB line protocol, Prometheus remote write) and by scraping, Kafka holds them, and
+workers write them to InfluxDB buckets, downsample them and evaluate alert rules.
+
+Every command takes --config FILE (default: $PULSELINE_CONFIG), before or after the
+command's name; PULSELINE_<SECTION>__<KEY> variables win over the file. 'pulseline config
+show' prints the effective settings."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pulseline``."""
-    parser = argparse.ArgumentParser(prog="pulseline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="pulseline",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--config",
         type=Path,
         default=os.environ.get("PULSELINE_CONFIG") or None,
         help="YAML settings file (default: $PULSELINE_CONFIG); PULSELINE_* variables win",
     )
+    parser.add_argument("--version", action="version", version=f"pulseline {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     config = sub.add_parser("config", help="inspect settings")
@@ -145,10 +211,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Faust worker").set_defaults(run=_worker)
 
     demo = sub.add_parser("demo", help="push realistic host metrics to a collector")
-    demo.add_argument("--url", help="collector base URL (default: http://collector.listen)")
-    demo.add_argument("--hosts", type=int, default=20, help="simulated hosts (default 20)")
-    demo.add_argument("--interval", type=float, default=10.0, help="seconds between pushes")
-    demo.add_argument("--duration", type=float, default=None, help="stop after seconds")
+    demo.add_argument(
+        "--url",
+        help="collector base URL (default: http://COLLECTOR.LISTEN, "
+        f"http://{CollectorSettings().listen} unless configured)",
+    )
+    demo.add_argument(
+        "--hosts", type=_positive(int), default=20, help="simulated hosts (default: 20)"
+    )
+    demo.add_argument(
+        "--interval",
+        type=_positive(float),
+        default=10.0,
+        help="seconds between pushes (default: 10)",
+    )
+    demo.add_argument(
+        "--duration",
+        type=_positive(float),
+        default=None,
+        help="stop after this many seconds (default: run until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--prefix",
+        default="host-",
+        help="host names are PREFIX000, PREFIX001... (default: host-, as the local stack's "
+        "demo; give another to run a second demo next to it)",
+    )
     demo.set_defaults(run=_demo)
 
     buckets = sub.add_parser("buckets", help="InfluxDB 2 buckets")
@@ -187,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
         "durable in the stack directory)",
     )
     stack_run.set_defaults(run=_stack_run)
+    for command in _parsers(parser):  # --config after a command's name too
+        if "--config" not in command._option_string_actions:
+            command.add_argument(
+                "--config",
+                type=Path,
+                default=argparse.SUPPRESS,
+                help="YAML settings file (default: $PULSELINE_CONFIG); PULSELINE_* variables win",
+            )
     return parser
 
 
