@@ -277,13 +277,9 @@ def register_alertmanager(
                         log.error("%s[%d]@%d: %s", e.message.topic, p, e.message.offset, exc)
                         continue
                     ensure(p)
-                    route = am.loaded.routes.get(grouped.route_id)
-                    if route is None:  # formed under an older configuration
+                    if not am.insert(p, grouped, now):  # formed under an older configuration
                         await route_again([grouped.alert])
                         continue
-                    am.dispatchers[p].insert(
-                        grouped.alert, route, grouped.group_key, grouped.group_labels, now
-                    )
                     touched.add(p)
                 for p in sorted(touched):
                     await save(p)

@@ -148,6 +148,27 @@ class AlertManager:
             grouped.append(Grouped(key, route.id, group_labels, alert))
         return grouped
 
+    def insert(self, partition: int, grouped: Grouped, now: float) -> bool:
+        """Give a routed alert to the dispatcher of ``partition`` (which must exist).
+
+        The alert goes in at the instant it was received (its ``updated_at``: when the API
+        took it, or when the rule was evaluated), not when the owner reads it from Kafka:
+        Alertmanager creates a group, and starts its ``group_wait``, as the alert arrives, and
+        the way through Kafka must not delay notifications. A receipt later than ``now`` (a
+        clock ahead of this one) counts as ``now``.
+
+        Returns:
+            False when the group's route is gone with a reload: the caller routes the alert
+            again.
+        """
+        route = self.loaded.routes.get(grouped.route_id)
+        if route is None:
+            return False
+        received = min(now, grouped.alert.updated_at)
+        dispatcher = self.dispatchers[partition]
+        dispatcher.insert(grouped.alert, route, grouped.group_key, grouped.group_labels, received)
+        return True
+
     def dispatcher(self, partition: int, saved: Callable[[], Iterable[SavedGroup]]) -> Dispatcher:
         """The dispatcher of ``partition``, restored from ``saved()`` when first asked for."""
         found = self.dispatchers.get(partition)

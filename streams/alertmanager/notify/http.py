@@ -106,11 +106,17 @@ _TLS_VERSIONS = {
 }
 
 
+SYSTEM_TLS = ssl.create_default_context()
+"""The client TLS context of receivers without ``tls_config``: the system's CAs, read once at
+import, not on the event loop when a first notification goes out (reading them takes tenths
+of a second). Shared, so never changed."""
+
+
 def ssl_context(tls: TLSConfig | None) -> ssl.SSLContext:
-    """A client TLS context for a ``tls_config`` (system CAs without one)."""
-    context = ssl.create_default_context(cafile=tls.ca_file if tls else None)
+    """A client TLS context for a ``tls_config`` (:data:`SYSTEM_TLS` without one)."""
     if tls is None:
-        return context
+        return SYSTEM_TLS
+    context = ssl.create_default_context(cafile=tls.ca_file)
     if tls.cert_file and tls.key_file:
         context.load_cert_chain(tls.cert_file, tls.key_file)
     if tls.min_version:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
 
-from streams.alertmanager.httpconfig import HTTPConfig
+from streams.alertmanager.httpconfig import HTTPConfig, TLSConfig
 from streams.alertmanager.notify.destinations import (
     DestinationRefused,
     GuardedResolver,
@@ -22,6 +23,7 @@ from streams.alertmanager.notify.http import (
     HttpRequest,
     auth_headers,
     post,
+    ssl_context,
 )
 from streams.alertmanager.receivers import Integration, Receiver, WebhookConfig
 from streams.errors import ConfigError
@@ -104,6 +106,15 @@ async def test_posts_body_with_user_agent_and_auth(
     assert seen.headers["User-Agent"] == USER_AGENT
     assert seen.headers["Content-Type"] == "application/json"
     assert seen.headers["Authorization"] == "Basic dTpw"  # base64("u:p")
+
+
+def test_without_tls_config_the_system_context_read_at_import_is_shared() -> None:
+    # Loading the system CAs takes tenths of a second: not again for each receiver's pool.
+    assert ssl_context(None) is ssl_context(None)
+    assert ssl_context(None).verify_mode == ssl.CERT_REQUIRED
+    insecure = ssl_context(TLSConfig(insecure_skip_verify=True))
+    assert insecure is not ssl_context(None) and insecure.verify_mode == ssl.CERT_NONE
+    assert ssl_context(None).verify_mode == ssl.CERT_REQUIRED  # the shared one is untouched
 
 
 def test_auth_headers() -> None:
