@@ -1,0 +1,200 @@
+"""The alert manager on real processes: a pipeline with a rule file, an alertmanager.yml and
+receivers the tests control.
+
+A breach is a line-protocol point pushed to the collector; the rule ``TooHot`` (no ``for``)
+fires at once and resolves when the value drops, and the worker's alert manager notifies the
+receivers of the test's alertmanager.yml. A :class:`Receiver` is a
+:class:`~streams.stack.capture.WebhookCapture` run in a thread of its own, so tests stay
+synchronous (like the rest of the integration suite) while it answers; its ``answer`` hook
+makes it fail for as long as a test wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pytest
+from conftest import Pipeline, read_topic, wait_for
+
+from streams.stack import components
+from streams.stack.capture import Delivery, WebhookCapture
+from streams.stack.processes import ManagedProcess, http_ready
+
+RULES = """
+groups:
+  - name: am-itest
+    rules:
+      - alert: TooHot
+        expr: amhot_celsius > 50
+        labels: {severity: critical}
+        annotations:
+          summary: "{{ $labels.host }} at {{ $value }} degrees"
+"""
+"""The rule of every test: fires on the first sample above 50, resolves on one below."""
+
+GROUP_KEY = '{}:{alertname="TooHot"}'
+"""Alertmanager's group key of the rule's alerts under a root route grouping by alertname:
+the route's matchers (none: ``{}``), a colon, the group labels."""
+
+
+class Receiver:
+    """A recording webhook server in its own thread; ``answer`` picks each reply's status."""
+
+    def __init__(self, answer: Callable[[Delivery], int] | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._capture = WebhookCapture(answer=answer)
+
+    def _run(self, coroutine: Any, timeout: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        self._run(self._capture.start(), 10)
+        return self
+
+    def stop(self) -> None:
+        self._run(self._capture.stop(), 10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return self._capture.url
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every request so far (a copy), in arrival order."""
+        return list(self._capture.deliveries)
+
+    def accepted(self) -> list[Delivery]:
+        """The requests answered 2xx: the notifications delivered."""
+        return [d for d in self.deliveries if 200 <= d.status < 300]
+
+    def wait_for(
+        self, check: Callable[[Sequence[Delivery]], bool], what: str, timeout: float = 60
+    ) -> None:
+        """Wait until ``check(deliveries)`` holds; woken by each arrival, never a sleep."""
+        self._run(self._capture.wait_for(check, timeout=timeout, what=what), timeout + 10)
+
+
+@pytest.fixture
+def receivers() -> Iterator[Callable[..., Receiver]]:
+    """Start receivers with ``receivers(answer=...)``; all stop at the end of the test."""
+    started: list[Receiver] = []
+
+    def make(answer: Callable[[Delivery], int] | None = None) -> Receiver:
+        started.append(Receiver(answer).start())
+        return started[-1]
+
+    yield make
+    for receiver in started:
+        receiver.stop()
+
+
+def start(
+    pipeline: Pipeline, alertmanager_yml: str, env: dict[str, str] | None = None
+) -> ManagedProcess:
+    """Write the rule file and ``alertmanager_yml``; start a collector and a worker side by
+    side, and wait until the worker holds its partitions. Returns the worker."""
+    rules = pipeline.workdir / "rules.yml"
+    rules.write_text(RULES)
+    config = pipeline.workdir / "alertmanager.yml"
+    config.write_text(alertmanager_yml)
+    pipeline.env.update(
+        {
+            "PULSELINE_RULES__FILES": json.dumps([str(rules)]),
+            "PULSELINE_ALERTMANAGER__CONFIG": str(config),
+            **(env or {}),
+        }
+    )
+    collector_url = f"http://{pipeline.env['PULSELINE_COLLECTOR__LISTEN']}/health"
+    launched = _launch(pipeline, "worker"), _launch(pipeline, "collect", collector_url)
+    launched[1].wait_ready(60)
+    return _ready(pipeline, launched[0])
+
+
+def worker(pipeline: Pipeline, name: str) -> ManagedProcess:
+    """A worker of the pipeline, once it holds its partitions (``GET /health`` answers 200)."""
+    return _ready(pipeline, _launch(pipeline, "worker", name=name))
+
+
+def _launch(
+    pipeline: Pipeline, command: str, ready_url: str | None = None, name: str | None = None
+) -> ManagedProcess:
+    """Start ``pulseline COMMAND`` (a worker is ready once its web server answers)."""
+    process = components.pulseline(
+        command,
+        pipeline.workdir,
+        pipeline.env,
+        name=name or command,
+        ready_url=ready_url or f"{pipeline.worker_web}/metrics",
+    )
+    pipeline.processes.append(process)
+    return process.start()
+
+
+def _ready(pipeline: Pipeline, process: ManagedProcess) -> ManagedProcess:
+    process.wait_ready(60)
+    wait_for(http_ready(f"{pipeline.worker_web}/health"), 90, f"{process.name} to be ready")
+    return process
+
+
+def push(pipeline: Pipeline, value: float, hosts: Sequence[str] = ("h1",)) -> None:
+    """One sample of ``amhot_celsius`` per host, in one write request."""
+    ts = time.time_ns() // 1_000_000
+    body = "\n".join(f"amhot,host={h} celsius={value} {ts}" for h in hosts)
+    status, text = pipeline.push(body.encode())
+    assert status == 204, text
+
+
+def rule_events(broker: str, pipeline: Pipeline, expect: int) -> list[dict[str, Any]]:
+    """The rule agents' events on ``alerts.events`` (at least ``expect`` of them)."""
+    records = read_topic(broker, pipeline.env["PULSELINE_TOPICS__ALERTS"], expect, timeout=30)
+    return [json.loads(value) for value, _ in records]
+
+
+def api(pipeline: Pipeline, path: str, **query: Any) -> Any:
+    """``GET /api/v2/<path>`` on the worker (``filter`` may be a list)."""
+    url = f"{pipeline.worker_web}/api/v2/{path}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query, doseq=True)
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def amtool(pipeline: Pipeline, *args: str) -> str:
+    """Run Alertmanager's ``amtool`` against the worker; its standard output."""
+    done = subprocess.run(
+        ["amtool", f"--alertmanager.url={pipeline.worker_web}", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, f"amtool {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def hosts(delivery: Delivery) -> list[tuple[str, str]]:
+    """The (host, status) of each alert of a webhook notification, in its order."""
+    return [(a["labels"]["host"], a["status"]) for a in delivery.body["alerts"]]
+
+
+def key(delivery: Delivery) -> str:
+    """The notification's idempotency key."""
+    return delivery.headers["Idempotency-Key"]
+
+
+def instant(text: str) -> float:
+    """An RFC 3339 time (Go's or JavaScript's spelling) as unix seconds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
