@@ -34,7 +34,15 @@ def amtool() -> str:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([amtool(), *args], capture_output=True, text=True, timeout=60)
+    """Run amtool; its output decoded as UTF-8 with every character kept.
+
+    Not ``text=True``: universal newlines would turn a carriage return inside a printed
+    label value into a line break.
+    """
+    done = subprocess.run([amtool(), *args], capture_output=True, timeout=60)
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+    )
 
 
 def check_config(path: Path) -> tuple[bool, str]:
@@ -47,16 +55,23 @@ def route_matchers(path: Path) -> list[str]:
     """Each route's matchers as ``amtool config routes`` prints them, depth first.
 
     The root and routes without matchers print as ``default-route``.
+
+    amtool prints a route as its matchers, then ``"  continue: true"`` for a route that
+    continues, then ``"  receiver: NAME"``. Values are printed with only ``\\``, ``"`` and
+    newlines escaped, so a value may hold two blanks, a tab or ``receiver:`` itself: the
+    suffixes are cut from the end of the line (the matchers always end in ``"}``), never at
+    the first blanks. Lines are split at newlines only (a value may hold a carriage return).
     """
     done = run("config", "routes", f"--config.file={path}")
     assert done.returncode == 0, done.stderr
     out = []
-    for line in done.stdout.splitlines():
+    for line in done.stdout.split("\n"):
         stripped = line.lstrip(" │")
         for prefix in _TREE_PREFIXES:
             if stripped.startswith(prefix):
-                head = stripped[len(prefix) :]
-                out.append(head.split("  ")[0])
+                slug = stripped[len(prefix) :]
+                head, found, _receiver = slug.rpartition("  receiver: ")
+                out.append((head if found else slug).removesuffix("  continue: true"))
     return out
 
 

@@ -44,6 +44,9 @@ ACCEPTED = [
     ("a:b=1", [("a:b", "=", "1")]),
     ("a==b", [("a", "=", "=b")]),
     ('a="1,2",b=3', [("a", "=", "1,2"), ("b", "=", "3")]),
+    # amtool prints blanks, tabs and carriage returns inside values as they are.
+    ('a="x  y\t"', [("a", "=", "x  y\t")]),
+    ("a=x\ry ", [("a", "=", "x\ry")]),
     ("", []),
     ("{}", []),
     ("  ", []),
@@ -153,7 +156,7 @@ def test_match_maps_refuse_bad_names_and_regexes() -> None:
 # make the syntax interesting (quotes, backslashes, commas, braces, blanks).
 _names = st.sampled_from(["a", "job", "a_b", "x:y", "_", "1a", ""])
 _ops = st.sampled_from(["=", "!=", "=~", "!~", "==", "~"])
-_value_chars = st.sampled_from([*'ab.,"\\ {}\tn*|é', "\\n", '\\"', "\\\\"])
+_value_chars = st.sampled_from([*'ab.,"\\ {}\t\rn*|é', "\\n", '\\"', "\\\\"])
 _values = st.lists(_value_chars, max_size=6).map("".join)
 _quoted = st.builds(lambda v: f'"{v}"', _values)
 _matcher = st.builds(
