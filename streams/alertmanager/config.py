@@ -54,6 +54,7 @@ from streams.alertmanager.configsections import (
     read_templates,
     read_time_interval,
 )
+from streams.alertmanager.notify.destinations import ResolveSync, resolve_sync
 from streams.alertmanager.receiverconfig import GlobalConfig, read_global, read_receiver
 from streams.alertmanager.receivers import Receiver
 from streams.alertmanager.route import Route
@@ -102,8 +103,10 @@ class AlertmanagerConfig:
     source: str
 
 
-def load_config(path: Path) -> AlertmanagerConfig:
+def load_config(path: Path, *, resolve: ResolveSync = resolve_sync) -> AlertmanagerConfig:
     """Load an ``alertmanager.yml``; template globs are relative to its directory.
+
+    ``resolve`` is as for :func:`parse_config`.
 
     Raises:
         AlertmanagerConfigError: the file cannot be read or has problems (all of them).
@@ -116,16 +119,25 @@ def load_config(path: Path) -> AlertmanagerConfig:
     except UnicodeDecodeError as exc:
         problem = ConfigProblem(str(path), None, None, f"not UTF-8 text at byte {exc.start}")
         raise AlertmanagerConfigError([problem]) from None
-    return parse_config(text, str(path), base_dir=path.parent)
+    return parse_config(text, str(path), base_dir=path.parent, resolve=resolve)
 
 
-def parse_config(text: str, source: str, *, base_dir: Path | None = None) -> AlertmanagerConfig:
+def parse_config(
+    text: str,
+    source: str,
+    *,
+    base_dir: Path | None = None,
+    resolve: ResolveSync = resolve_sync,
+) -> AlertmanagerConfig:
     """Parse the text of an ``alertmanager.yml``.
 
     Args:
         text: the YAML text.
         source: where it comes from, for messages (a path, or a name).
         base_dir: the directory template globs are relative to; ``source``'s by default.
+        resolve: looks up the hosts of receiver URLs, to refuse those on a link-local or
+            cloud metadata address (the system resolver by default; a name it cannot
+            resolve is not a problem: it is checked again when sending).
 
     Raises:
         AlertmanagerConfigError: with every problem found, in file order.
@@ -140,7 +152,7 @@ def parse_config(text: str, source: str, *, base_dir: Path | None = None) -> Ale
         reader.fail_if_problems()
     top = fields or {}
     global_ = read_global(reader, top.get("global", _null()))
-    receivers, receiver_names = _receivers(reader, top.get("receivers"), global_)
+    receivers, receiver_names = _receivers(reader, top.get("receivers"), global_, resolve)
     intervals = _time_intervals(reader, top)
     routes = RouteReader(reader)
     route = None
@@ -225,12 +237,12 @@ def _compose(reader: NodeReader, text: str) -> Node | None:
 
 
 def _receivers(
-    reader: NodeReader, node: Node | None, global_: GlobalConfig
+    reader: NodeReader, node: Node | None, global_: GlobalConfig, resolve: ResolveSync
 ) -> tuple[dict[str, Receiver], set[str]]:
     receivers: dict[str, Receiver] = {}
     names: set[str] = set()
     for i, item in enumerate(reader.items(node or _null(), "receivers")):
-        name, receiver = read_receiver(reader, item, f"receivers[{i}]", global_)
+        name, receiver = read_receiver(reader, item, f"receivers[{i}]", global_, resolve)
         if name is not None and name in names:
             reader.problem(item, f"receivers[{i}]: receiver name {name!r} is not unique")
         elif name is not None:

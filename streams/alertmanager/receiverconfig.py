@@ -4,6 +4,11 @@ The models of :mod:`streams.alertmanager.receivers` validate the integrations; t
 feeds them the YAML nodes' values and turns a :class:`pydantic.ValidationError` into problems
 at the line and column of the offending key or value. Receiver kinds and ``global`` keys
 that Alertmanager has and pulseline does not (PagerDuty, Opsgenie...) are refused by name.
+
+A receiver whose URL is, or resolves to, a link-local or cloud metadata address is refused
+at its integration's line unless its ``http_config`` has ``allow_link_local: true`` (see
+:mod:`streams.alertmanager.notify.destinations`; a name that does not resolve yet is let
+through and checked again when sending).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from streams.alertmanager.confignodes import NodeReader
+from streams.alertmanager.notify.destinations import ResolveSync, check_receiver, resolve_sync
 from streams.alertmanager.receivers import KINDS, GlobalDefaults, Receiver, with_globals
 from streams.errors import ConfigError
 from streams.rules.yamlpos import MappingNode, Node, ScalarNode, SequenceNode
@@ -83,12 +89,17 @@ def read_global(reader: NodeReader, node: Node) -> GlobalConfig:
 
 
 def read_receiver(
-    reader: NodeReader, node: Node, what: str, defaults: GlobalDefaults
+    reader: NodeReader,
+    node: Node,
+    what: str,
+    defaults: GlobalDefaults,
+    resolve: ResolveSync = resolve_sync,
 ) -> tuple[str | None, Receiver | None]:
     """One receiver's name and the receiver, validated, with defaults taken from ``global``.
 
     The name is returned even when the rest is invalid, so that routes using it are not
-    reported as using an undefined receiver.
+    reported as using an undefined receiver. ``resolve`` looks up the hosts of its URLs
+    (see :func:`~streams.alertmanager.notify.destinations.check_receiver`).
     """
     fields = reader.fields(node, what, RECEIVER_KEYS, REFUSED_RECEIVER_KEYS)
     if fields is None:
@@ -109,7 +120,9 @@ def read_receiver(
         _report(reader, exc, given, what)
         return name, None
     try:
-        return name, with_globals(receiver, defaults)
+        receiver = with_globals(receiver, defaults)
+        check_receiver(receiver, resolve)
+        return name, receiver
     except ConfigError as exc:
         message = str(exc).removeprefix(f"{what}: ")
         reader.problem(_integration_node(fields, message) or node, f"{what}: {message}")
