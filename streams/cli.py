@@ -60,7 +60,7 @@ def _topics_create(settings: Settings, args: argparse.Namespace) -> int:
     from streams.kafka import ensure_topics
 
     layout = settings.topics.pipeline(settings.kafka.partitions)
-    created = asyncio.run(ensure_topics(settings.kafka, layout))
+    created = asyncio.run(ensure_topics(settings.kafka, layout, settings.topics.compacted()))
     for name, partitions in layout.items():
         state = "created" if name in created else "exists"
         print(f"{name}: {state}, {partitions} partitions")

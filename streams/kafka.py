@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -135,12 +135,15 @@ class RecordProducer:
             self._producer = None
 
 
-async def ensure_topics(settings: KafkaSettings, layout: Mapping[str, int]) -> list[str]:
+async def ensure_topics(
+    settings: KafkaSettings, layout: Mapping[str, int], compacted: Collection[str] = ()
+) -> list[str]:
     """Create the topics of ``layout`` (name to partition count) that are missing.
 
     Returns the names created, each with :attr:`KafkaSettings.topic_configs` (its
-    ``min.insync.replicas``). Existing topics are left alone when their partition count
-    matches.
+    ``min.insync.replicas``); those named in ``compacted`` keep only the newest record of
+    each key (``cleanup.policy=compact``). Existing topics are left alone when their
+    partition count matches.
 
     Raises:
         TopicError: an existing topic has another partition count, or creation failed.
@@ -163,7 +166,10 @@ async def ensure_topics(settings: KafkaSettings, layout: Mapping[str, int]) -> l
                         n,
                         layout[n],
                         settings.replication_factor,
-                        topic_configs=settings.topic_configs,
+                        topic_configs={
+                            **settings.topic_configs,
+                            **({"cleanup.policy": "compact"} if n in compacted else {}),
+                        },
                     )
                     for n in missing
                 ]

@@ -173,6 +173,10 @@ class TopicSettings(BaseModel):
         """The dead-letter topic of ``topic``."""
         return f"{topic}{self.dlq_suffix}"
 
+    def compacted(self) -> frozenset[str]:
+        """The topics that keep only the newest record of each key."""
+        return frozenset({self.silences})
+
     def pipeline(self, partitions: int) -> dict[str, int]:
         """Every topic the pipeline uses and its partition count, for ``topics create``."""
         return {

@@ -102,7 +102,11 @@ def run_stack(
             launch(components.victoria_metrics(port, workdir, retention))
         print("creating topics", flush=True)
         asyncio.run(
-            ensure_topics(settings.kafka, settings.topics.pipeline(settings.kafka.partitions))
+            ensure_topics(
+                settings.kafka,
+                settings.topics.pipeline(settings.kafka.partitions),
+                settings.topics.compacted(),
+            )
         )
         web = f"http://{settings.worker.web_host}:{settings.worker.web_port}"
         launch(components.pulseline("worker", workdir, env, ready_url=f"{web}/metrics"))

@@ -8,6 +8,9 @@ collector stay up while the broker is killed and started again on the same log d
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +166,34 @@ def test_a_broker_restart_keeps_records_offsets_and_state(
         wait_for(lambda k=k: _push_samples(pipeline, f"h{k % 4}", start_s + 10 * k), 60, "a push")
     wait_for(lambda: tsdb.count('{__name__="krestart_value"}') == 300, 120, "all 300 samples")
     assert worker.running()
+
+
+def test_topics_create_compacts_the_silences_topic(broker: str, tmp_path: Path) -> None:
+    run = f"tc{time.time_ns()}"
+    env = {
+        "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
+        **{f"PULSELINE_TOPICS__{k.upper()}": f"{k}.{run}" for k in TOPIC_NAMES},
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "streams", "topics", "create"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    configs = asyncio.run(_configs(broker, [f"silences.{run}", f"alert_groups.{run}"]))
+    assert configs[f"silences.{run}"]["cleanup.policy"] == ("compact", TOPIC_CONFIG_SOURCE)
+    assert configs[f"alert_groups.{run}"]["cleanup.policy"][0] == "delete"
+
+
+TOPIC_NAMES = (
+    "raw",
+    "members",
+    "late",
+    "rule_samples",
+    "alerts",
+    "alert_groups",
+    "silences",
+    "notifications",
+)
