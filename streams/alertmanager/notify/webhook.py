@@ -17,6 +17,11 @@ notification, different for the next notification of the group, so a receiver th
 the keys it has seen handles each notification once even when a send is repeated (a worker
 killed between the send and its record sends again after restart).
 
+The key is deliberately not in the body: the body stays Alertmanager's, byte for byte, so
+receivers written for Alertmanager (some validate the payload strictly, or sign or compare
+bodies) see no difference when pulseline replaces it. A receiver that dedupes reads the
+header; ``groupKey`` names the group in the body, but not which notification of it this is.
+
 Example:
     >>> from streams.alertmanager.model import Alert
     >>> from streams.alertmanager.notify.notification import Notification

@@ -7,6 +7,7 @@ against the real Alertmanager in tests/integration/alertmanager/test_notify_orac
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -132,6 +133,29 @@ async def test_deliver_posts_with_headers_and_counts() -> None:
     assert request.http.bearer_token is not None
     assert request.body == payload(n, 0)
     assert dict(stats.sent) == {("ops", "webhook"): 1}
+
+
+async def test_the_idempotency_key_is_in_the_header_only() -> None:
+    """Every attempt of one notification carries its key; the body stays Alertmanager's."""
+    receiver, services = _hook()
+    (hook,) = notifiers_for(receiver, services)
+    first = _notification(_alert("a"))
+    later = replace(first, idempotency_key="ops/g1/2", at=T0 + 360)
+    for n in (first, first, later):
+        await deliver(hook, n, NotifyStats())
+    transport = services.transport
+    assert isinstance(transport, CollectingTransport)
+    keys = [r.headers["Idempotency-Key"] for r in transport.requests]
+    assert keys == ["ops/g1/1", "ops/g1/1", "ops/g1/2"]
+    bodies = [r.body for r in transport.requests]
+    assert bodies[0] == bodies[1]
+    for key, body in zip(keys, bodies, strict=True):
+        assert key.encode() not in body
+        # The keys of Alertmanager 0.25's version 4 payload, and no other.
+        assert list(json.loads(body)) == [
+            *("receiver", "status", "alerts", "groupLabels", "commonLabels"),
+            *("commonAnnotations", "externalURL", "version", "groupKey", "truncatedAlerts"),
+        ]
 
 
 async def test_without_send_resolved_resolved_alerts_are_dropped_or_skipped() -> None:
