@@ -79,8 +79,19 @@ def presented(alert: Alert, at: float) -> Alert:
     return alert if alert.resolved(at) else alert.with_times(ends_at=None)
 
 
-def _before(a: Labels, b: Labels) -> bool:
-    """Prometheus' ``LabelSet.Before``: fewer labels first, then the first differing pair."""
+def labels_before(a: Labels, b: Labels) -> bool:
+    """Prometheus' ``LabelSet.Before``: fewer labels first, then the first differing pair.
+
+    Pairs are compared in the order of the label names of both sets: at the first name where
+    they differ, the set missing the name comes first, else the smaller value does.
+
+    >>> labels_before((("z", "1"),), (("a", "1"), ("b", "1")))
+    True
+    >>> labels_before((("a", "2"),), (("b", "1"),)), labels_before((("b", "1"),), (("a", "2"),))
+    (False, True)
+    >>> labels_before((("a", "1"),), (("a", "1"),))
+    False
+    """
     if len(a) != len(b):
         return len(a) < len(b)
     left, right = dict(a), dict(b)
@@ -112,7 +123,7 @@ class _Ordered:
                 return theirs is None  # an alert with the label sorts first
             if mine != theirs:
                 return mine < theirs
-        return _before(self.labels, other.labels)
+        return labels_before(self.labels, other.labels)
 
 
 def sort_alerts(alerts: Iterable[Alert]) -> list[Alert]:

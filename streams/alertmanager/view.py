@@ -56,8 +56,7 @@ from streams.alertmanager.muting import Muting
 from streams.alertmanager.route import group_key
 from streams.alertmanager.silenceview import Record, SilenceBook
 from streams.alertmanager.status import api_status
-from streams.alertmanager.store import _before as labels_before
-from streams.alertmanager.store import sort_alerts
+from streams.alertmanager.store import labels_before, sort_alerts
 from streams.alertmanager.wire import gettable
 
 __all__ = ["ClusterView"]

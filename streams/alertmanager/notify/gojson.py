@@ -1,4 +1,4 @@
-"""JSON, times and names written byte for byte as Alertmanager (a Go program) writes them.
+"""JSON and times written byte for byte as Alertmanager (a Go program) writes them.
 
 Receivers that compare or sign bodies see the same bytes from pulseline as from
 Alertmanager: Go's ``encoding/json`` escapes ``<``, ``>`` and ``&`` as ``\\u003c``...,
@@ -96,17 +96,3 @@ def go_time(at: float | None) -> str:
     if fraction:
         text += "." + f"{fraction:06d}".rstrip("0")
     return text + "Z"
-
-
-_META = re.compile(r"[\\.+*?()|\[\]{}^$]")
-
-
-def quote_meta(text: str) -> str:
-    """``text`` with regular expression metacharacters escaped, as Go's ``QuoteMeta``.
-
-    Alertmanager writes receiver names this way in notifications.
-
-    >>> quote_meta("team.a-b")
-    'team\\\\.a-b'
-    """
-    return _META.sub(lambda m: "\\" + m.group(), text)

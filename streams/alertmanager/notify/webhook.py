@@ -40,10 +40,11 @@ from __future__ import annotations
 from typing import Any
 
 from streams.alertmanager.model import Alert
-from streams.alertmanager.notify.gojson import go_json, go_time, quote_meta
+from streams.alertmanager.notify.gojson import go_json, go_time
 from streams.alertmanager.notify.http import HttpRequest, Transport, post
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.receivers import HTTPConfig, Integration, WebhookConfig
+from streams.alertmanager.template_data import quote_meta
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
