@@ -8,6 +8,10 @@ makes are returned for the caller to produce, and the book learns them when they
 through :meth:`SilenceBook.apply` (the caller may apply them at once, once produced, to read
 its own writes).
 
+Expired silences are kept for a retention time (Alertmanager's ``--data.retention``), then
+deleted: :meth:`SilenceBook.prepare_gc` makes the tombstones (the id and no value) that
+remove them from the compacted topic, and from every worker's book as they come back.
+
 Example:
     >>> book = SilenceBook(new_id=iter(["s1", "s2"]).__next__)
     >>> body = b'''{"matchers": [{"name": "job", "value": "db", "isRegex": false}],
@@ -41,6 +45,9 @@ from streams.errors import RecordDecodeError
 
 Record = tuple[str, bytes]
 """An ``alerts.silences`` record: the silence id (the key) and the silence's JSON."""
+
+Tombstone = tuple[str, None]
+"""An ``alerts.silences`` record deleting a silence: its id and no value."""
 
 
 def record(silence: Silence) -> Record:
@@ -150,6 +157,37 @@ class SilenceBook:
             if s.expire_on_resolve:
                 scratch.apply(s.id, s)
         return [record(s) for s in scratch.expire_resolved(alerts, now)]
+
+    def prepare_gc(self, now: float, retention: float) -> list[Tombstone]:
+        """The tombstones of the silences past retention, by id.
+
+        As in Alertmanager, a silence is kept until ``retention`` after its end
+        (``ends_at + retention``) and deleted from that instant on; until then it is listed
+        as expired. Nothing changes here: the book forgets a silence when its tombstone
+        comes back through :meth:`apply`. Producing a tombstone twice (two workers, or a
+        pass before the first came back) is harmless.
+
+        Args:
+            now: the current instant.
+            retention: seconds an expired silence is kept after its end.
+
+        Example:
+            >>> from streams.alertmanager.wire import format_time
+            >>> book = SilenceBook(new_id=iter(["s1", "s2"]).__next__)
+            >>> for end in (1000.0, 2000.0):
+            ...     draft = orjson.dumps({"startsAt": format_time(0.0), "endsAt": format_time(end),
+            ...         "matchers": [{"name": "a", "value": "b", "isRegex": False}],
+            ...         "createdBy": "ops", "comment": "ended"})
+            ...     for key, value in book.prepare_silence(draft, now=0.0):
+            ...         book.apply(key.encode(), value)
+            >>> tombstones = book.prepare_gc(now=1100.0, retention=100.0)
+            >>> tombstones
+            [('s1', None)]
+            >>> book.apply(b"s1", None)
+            >>> [s["id"] for s in book.silences([], now=1100.0)]
+            ['s2']
+        """
+        return sorted((s.id, None) for s in self.store.all() if s.ends_at + retention <= now)
 
     def _scratch(self, silence_id: str) -> Silences:
         """A store holding only the silence a change concerns, so preparing changes nothing.

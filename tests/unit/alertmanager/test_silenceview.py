@@ -143,3 +143,29 @@ def test_expire_on_resolve_is_kept_and_judged_on_the_alerts_given() -> None:
     [(key, value)] = b.prepare_expire_resolved([resolved], now=40.0)
     assert key == "s1" and orjson.loads(value)["ends_at"] == 40.0
     assert b.silence("s1", now=41.0)["status"] == {"state": "active"}  # type: ignore[index]
+
+
+def test_silences_past_retention_get_tombstones_once_they_come_back() -> None:
+    # Retention 100 s. s1 ends at 1000, s2 at 1050 (s3 is made to be expired at 900 through
+    # the API), s4 is active until 5000 and s5 pending from 4000: worked by hand, a silence
+    # goes at its end + 100, that instant included (Alertmanager's ExpiresAt, not after now).
+    b = book()
+    post(b, body(("job", "a"), end=1000.0), now=0.0)
+    post(b, body(("job", "b"), end=1050.0), now=0.0)
+    post(b, body(("job", "c"), end=5000.0), now=0.0)
+    for key, value in b.prepare_expire("s3", now=900.0):
+        b.apply(key.encode(), value)
+    post(b, body(("job", "d"), end=5000.0), now=0.0)
+    post(b, body(("job", "e"), start=4000.0, end=6000.0), now=0.0)
+    assert b.prepare_gc(now=999.0, retention=100.0) == []
+    assert b.prepare_gc(now=1099.5, retention=100.0) == [("s3", None)]
+    assert b.prepare_gc(now=1100.0, retention=100.0) == [("s1", None), ("s3", None)]
+    tombstones = b.prepare_gc(now=1150.0, retention=100.0)
+    assert tombstones == [("s1", None), ("s2", None), ("s3", None)]
+    # Preparing deleted nothing; the records coming back do.
+    assert b.silence("s1", now=1150.0) is not None
+    for key, value in tombstones:
+        b.apply(key.encode(), value)
+    assert [s["id"] for s in b.silences([], now=1150.0)] == ["s4", "s5"]
+    assert b.prepare_gc(now=1150.0, retention=100.0) == []
+    assert b.prepare_gc(now=6100.0, retention=100.0) == [("s4", None), ("s5", None)]
