@@ -118,35 +118,53 @@ def start(
         }
     )
     collector_url = f"http://{pipeline.env['PULSELINE_COLLECTOR__LISTEN']}/health"
-    launched = _launch(pipeline, "worker"), _launch(pipeline, "collect", collector_url)
+    web = pipeline.worker_web
+    launched = (
+        _launch(pipeline, "worker", pipeline.env, f"{web}/metrics"),
+        _launch(pipeline, "collect", pipeline.env, collector_url),
+    )
     launched[1].wait_ready(60)
-    return _ready(pipeline, launched[0])
+    return _ready(launched[0], web)
 
 
-def worker(pipeline: Pipeline, name: str) -> ManagedProcess:
-    """A worker of the pipeline, once it holds its partitions (``GET /health`` answers 200)."""
-    return _ready(pipeline, _launch(pipeline, "worker", name=name))
+def worker(pipeline: Pipeline, name: str, web: str | None = None) -> ManagedProcess:
+    """A worker of the pipeline, once it holds its partitions (``GET /health`` answers 200).
+
+    ``web`` is the base URL of its web server (default: the pipeline's); two workers of one
+    host need two.
+    """
+    web = web or pipeline.worker_web
+    env = {**pipeline.env, "PULSELINE_WORKER__WEB_PORT": web.rsplit(":", 1)[1]}
+    return _ready(_launch(pipeline, "worker", env, f"{web}/metrics", name), web)
 
 
 def _launch(
-    pipeline: Pipeline, command: str, ready_url: str | None = None, name: str | None = None
+    pipeline: Pipeline,
+    command: str,
+    env: dict[str, str],
+    ready_url: str,
+    name: str | None = None,
 ) -> ManagedProcess:
-    """Start ``pulseline COMMAND`` (a worker is ready once its web server answers)."""
     process = components.pulseline(
-        command,
-        pipeline.workdir,
-        pipeline.env,
-        name=name or command,
-        ready_url=ready_url or f"{pipeline.worker_web}/metrics",
+        command, pipeline.workdir, env, name=name or command, ready_url=ready_url
     )
     pipeline.processes.append(process)
     return process.start()
 
 
-def _ready(pipeline: Pipeline, process: ManagedProcess) -> ManagedProcess:
+def _ready(process: ManagedProcess, web: str) -> ManagedProcess:
     process.wait_ready(60)
-    wait_for(http_ready(f"{pipeline.worker_web}/health"), 90, f"{process.name} to be ready")
+    wait_for(http_ready(f"{web}/health"), 90, f"{process.name} to hold its partitions")
     return process
+
+
+def holds(web: str, topic: str) -> set[int] | None:
+    """The partitions of ``topic`` a worker holds; None while it is not ready."""
+    try:
+        with urllib.request.urlopen(f"{web}/health", timeout=5) as response:
+            return set(json.loads(response.read())["partitions"].get(topic, []))
+    except OSError:  # 503 (HTTPError) while rebalancing, or no answer at all
+        return None
 
 
 def push(pipeline: Pipeline, value: float, hosts: Sequence[str] = ("h1",)) -> None:

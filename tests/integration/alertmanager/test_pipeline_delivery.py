@@ -22,14 +22,18 @@ import urllib.request
 from collections.abc import Callable
 
 import pytest
-from amstack import GROUP_KEY, Receiver, hosts, key, push, receivers, start, worker
-from conftest import Pipeline
+from amstack import GROUP_KEY, Receiver, holds, hosts, key, push, receivers, start, worker
+from conftest import Pipeline, wait_for
 
 from streams.stack.capture import Delivery
+from streams.stack.processes import free_port
 
 pytestmark = pytest.mark.integration
 
 __all__ = ["receivers"]  # the fixture
+
+PARTITIONS = 4
+"""Partitions of every topic of the ``pipeline`` fixture."""
 
 FAILING_S = 30.0
 """How long the flaky receiver answers 500, from the first attempt."""
@@ -135,3 +139,45 @@ def test_a_notification_pending_when_its_worker_is_killed_is_sent_once_after_res
     assert key(first) == pending and hosts(first) == [("h1", "firing")]
     assert per_key(attempts)[pending].count(200) == 1
     assert hosts(later) == [("h1", "firing"), ("h2", "firing")] and key(later) != pending
+
+
+def test_the_owner_of_a_failing_group_killed_its_notification_moves_and_is_sent_once(
+    pipeline: Pipeline, receivers: Callable[..., Receiver]
+) -> None:
+    failing = [True]
+    hook = receivers(lambda d: 500 if failing[0] else 200)
+    webs = [pipeline.worker_web, f"http://127.0.0.1:{free_port()}"]
+    topic = pipeline.env["PULSELINE_TOPICS__ALERT_GROUPS"]
+    quick_handover = {**FAST_RETRIES, "PULSELINE_KAFKA__SESSION_TIMEOUT_S": "6"}
+    workers = [start(pipeline, config(hook.url, "ops"), quick_handover)]
+    workers.append(worker(pipeline, "worker-b", webs[1]))
+
+    def settled() -> bool:  # both ready, every partition of the groups topic held
+        held = [holds(web, topic) for web in webs]
+        return None not in held and set().union(*held) == set(range(PARTITIONS))
+
+    wait_for(settled, 90, "the two workers to share the partitions")
+    push(pipeline, 80.0)
+    hook.wait_for(lambda got: len(got) >= 2, "two failed attempts")
+    pending = key(hook.deliveries[0])
+    [owner] = [i for i, w in enumerate(workers) if "receiver 'ops'" in w.log_path.read_text()]
+    survivor = workers[1 - owner]
+
+    workers[owner].kill()  # SIGKILL of the owner while the notification is pending
+    killed_at = len(hook.deliveries)
+    hook.wait_for(lambda got: len(got) > killed_at + 1, "the survivor's attempts", timeout=90)
+    assert "receiver 'ops' webhook[0]: attempt" in survivor.log_path.read_text()
+    worker(pipeline, "worker-restarted", webs[owner])
+    wait_for(settled, 90, "the restarted worker to take its share")
+    failing[0] = False
+    hook.wait_for(lambda got: any(d.status == 200 for d in got), "the pending notification")
+    after_a_group_interval(hook.accepted()[0])
+    push(pipeline, 80.0, ["h2"])  # a later notification of the group
+    hook.wait_for(lambda got: ("h2", "firing") in hosts(got[-1]), "h2's notification")
+
+    attempts = hook.deliveries
+    first, later = hook.accepted()
+    assert key(first) == pending and hosts(first) == [("h1", "firing")]
+    assert per_key(attempts)[pending].count(200) == 1
+    assert set(per_key(attempts)) == {pending, key(later)}
+    assert hosts(later) == [("h1", "firing"), ("h2", "firing")]
