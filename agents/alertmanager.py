@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, cast
 
@@ -177,13 +177,19 @@ def register_alertmanager(
             if value is not None and partition_of(key.decode()) == partition
         ]
 
-    async def save(partition: int) -> None:
+    def stage(partition: int) -> list[Awaitable[Any]]:
+        """Write the partition's changed group keys to the table; their changelog acks."""
         dispatcher = am.dispatchers.get(partition)
         if dispatcher is None:
-            return
-        for key, state in dispatcher.changes().items():
-            value = None if state is None else orjson.dumps(state)
-            await states.put(partition, key.encode(), value)
+            return []
+        return [
+            states.put_soon(partition, key.encode(), None if state is None else orjson.dumps(state))
+            for key, state in dispatcher.changes().items()
+        ]
+
+    async def save(partition: int) -> None:
+        """Write the partition's changes and wait for Kafka to hold them (one round trip)."""
+        await asyncio.gather(*stage(partition))
 
     def start_sending(partition: int, notifications: Iterable[Notification]) -> None:
         for n in notifications:
@@ -192,17 +198,28 @@ def register_alertmanager(
             if n.key not in sending:
                 sending[n.key] = asyncio.ensure_future(send(partition, n))
 
-    async def flush(partition: int, now: float) -> None:
-        """Flush the partition's due groups (under the lock)."""
+    def flush(partition: int, now: float) -> list[Notification]:
+        """Flush the partition's due groups (under the lock); the notifications decided."""
         dispatcher = am.dispatchers.get(partition)
         if dispatcher is None:
-            return
+            return []
         due = dispatcher.next_due()
         if due is None or due > now:
-            return
-        fresh = dispatcher.due(now, view.muting())
-        await save(partition)
-        start_sending(partition, fresh)
+            return []
+        return dispatcher.due(now, view.muting())
+
+    async def settle(
+        acks: Sequence[Awaitable[Any]], decided: dict[int, list[Notification]]
+    ) -> None:
+        """Wait until Kafka holds the changes, then send what was decided.
+
+        Called outside the lock: a Kafka round trip must not hold up the other partitions'
+        inserts, flushes and deliveries. A notification superseded meanwhile is not sent
+        (see ``send``).
+        """
+        await asyncio.gather(*acks)
+        for partition, notifications in decided.items():
+            start_sending(partition, notifications)
 
     def on_failure(receiver: str) -> Any:
         def count(failure: Failure) -> None:
@@ -245,7 +262,8 @@ def register_alertmanager(
             now = time.time()
             if dispatcher is None or not dispatcher.delivered(n.key, now):
                 return
-            await save(partition)
+            acks = stage(partition)
+        await asyncio.gather(*acks)  # outside the lock: other deliveries are recorded meanwhile
         record = {**n.to_dict(), "deliveredAt": now}
         await retry(
             lambda: produce(
@@ -281,9 +299,10 @@ def register_alertmanager(
                         await route_again([grouped.alert])
                         continue
                     touched.add(p)
-                for p in sorted(touched):
-                    await save(p)
-                    await flush(p, now)  # group_wait 0s: notify at once
+                # Flushed at once: group_wait 0s, or alerts read after their group's wait.
+                decided = {p: flush(p, now) for p in sorted(touched)}
+                acks = [ack for p in sorted(touched) for ack in stage(p)]
+            await settle(acks, decided)
             for e in events:
                 await stream.ack(e)
 
@@ -299,9 +318,10 @@ def register_alertmanager(
         async with lock:
             now = time.time()
             ended = [k for k, _ in records]
-            for p, dispatcher in am.dispatchers.items():
-                if dispatcher.silences_ended(ended, now):
-                    await flush(p, now)
+            ending = [p for p, d in am.dispatchers.items() if d.silences_ended(ended, now)]
+            decided = {p: flush(p, now) for p in ending}
+            acks = [ack for p in ending for ack in stage(p)]
+        await settle(acks, decided)
 
     @app.timer(conf.tick_s, name="am-flush")  # type: ignore[untyped-decorator]
     async def tick() -> None:
@@ -309,9 +329,12 @@ def register_alertmanager(
             return
         async with lock:
             now = time.time()
+            decided = {}
             for p in sorted(owned):
                 ensure(p)
-                await flush(p, now)
+                decided[p] = flush(p, now)
+            acks = [ack for p in sorted(owned) for ack in stage(p)]
+        await settle(acks, decided)
         if 0 in owned:  # one worker of the cluster ends expire_on_resolve silences
             expired = view.prepare_expire_resolved(now)
             if expired:

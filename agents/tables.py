@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 
@@ -21,8 +22,17 @@ class TableKeyValue:
         return value
 
     async def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        await self.put_soon(partition, key, value)
+
+    def put_soon(self, partition: int, key: bytes, value: bytes | None) -> Awaitable[Any]:
+        """Write at once and send the change; the result is done once Kafka acknowledged it.
+
+        Several writes sent this way, then awaited together, wait for one round trip to
+        Kafka instead of one each.
+        """
         if value is None:
             self._table.data.pop(key, None)
         else:
             self._table.data[key] = value
-        await self._table.send_changelog(partition, key, value)
+        sent: Awaitable[Any] = self._table.send_changelog(partition, key, value)
+        return sent
