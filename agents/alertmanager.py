@@ -14,7 +14,9 @@
   with the same idempotency key: a crash can repeat a notification, never lose one. Each
   delivered notification is logged to ``alerts.notifications`` (an audit trail).
 - every worker follows the table's changelog and ``alerts.silences`` whole, so any of them
-  answers the API for the cluster and inhibition sees every group's alerts.
+  answers the API for the cluster and inhibition sees every group's alerts. The owner of a
+  partition puts its own changes in the view as it makes them (it skips their records), so
+  its flushes never wait for the follower to see what it just wrote.
 """
 
 from __future__ import annotations
@@ -178,14 +180,17 @@ def register_alertmanager(
         ]
 
     def stage(partition: int) -> list[Awaitable[Any]]:
-        """Write the partition's changed group keys to the table; their changelog acks."""
+        """Write the partition's changed group keys to the table and the view; the changelog
+        acks (the owner does not wait for its own changelog to see its groups)."""
         dispatcher = am.dispatchers.get(partition)
         if dispatcher is None:
             return []
-        return [
-            states.put_soon(partition, key.encode(), None if state is None else orjson.dumps(state))
-            for key, state in dispatcher.changes().items()
-        ]
+        acks = []
+        for key, state in dispatcher.changes().items():
+            view.apply_group_state(key, state)
+            value = None if state is None else orjson.dumps(state)
+            acks.append(states.put_soon(partition, key.encode(), value))
+        return acks
 
     async def save(partition: int) -> None:
         """Write the partition's changes and wait for Kafka to hold them (one round trip)."""
@@ -276,7 +281,9 @@ def register_alertmanager(
         """The partition's dispatcher, restored, with its pending notifications on their way."""
         if partition in am.dispatchers:
             return
-        dispatcher = am.dispatcher(partition, lambda: saved(partition))
+        restored = saved(partition)
+        dispatcher = am.dispatcher(partition, lambda: restored)
+        view.take_over(lambda key: partition_of(key) == partition, restored)
         start_sending(partition, dispatcher.pending())
 
     @app.agent(groups_topic, name="am-dispatch", concurrency=1)
@@ -341,8 +348,9 @@ def register_alertmanager(
                 await publish_silences(expired)
 
     def apply_group(key: bytes | None, value: bytes | None) -> None:
-        if key is not None:
-            view.apply_group_state(key.decode(), None if value is None else orjson.loads(value))
+        if key is None or partition_of(group := key.decode()) in am.dispatchers:
+            return  # a partition this worker owns: its writes are in the view already
+        view.apply_group_state(group, None if value is None else orjson.loads(value))
 
     group_follower = TopicFollower(settings, changelog, apply_group)
     silence_follower = TopicFollower(settings, topics.silences, view.apply_silence)

@@ -124,6 +124,10 @@ class GroupIndex:
         self._index[fp] = Indexed(latest, tuple(gids), receivers)
         self.inhibitor.put(latest)
 
+    def group_keys(self) -> set[str]:
+        """The group keys held: those with groups, and those with notification log entries."""
+        return {key for key, _ in self.groups} | set(self._nflog)
+
     def get(self, fingerprint: str) -> Indexed | None:
         """One alert; None when no group holds it."""
         return self._index.get(fingerprint)

@@ -42,7 +42,7 @@ Example:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any
 
@@ -59,7 +59,10 @@ from streams.alertmanager.status import api_status
 from streams.alertmanager.store import labels_before, sort_alerts
 from streams.alertmanager.wire import gettable
 
-__all__ = ["ClusterView"]
+__all__ = ["ClusterView", "SavedState"]
+
+SavedState = tuple[str, Mapping[str, Any]]
+"""A group key and the state saved under it."""
 
 
 class ClusterView:
@@ -94,6 +97,21 @@ class ClusterView:
             RecordDecodeError: the value is not a saved dispatch state (nothing changes).
         """
         self.index.apply(group_key, state)
+
+    def take_over(self, owns: Callable[[str], bool], states: Iterable[SavedState]) -> None:
+        """Take the saved states of the group keys ``owns`` selects, as a new owner reads them.
+
+        A worker that takes over a partition applies its own writes to the view as it makes
+        them, and no longer follows the changelog records of that partition; the view is
+        first made to hold exactly the partition's table: each key's state is put back, and
+        the keys held and absent from the table are forgotten (their tombstones may not
+        have been followed yet).
+        """
+        taken = dict(states)
+        for key in sorted(k for k in self.index.group_keys() if owns(k) and k not in taken):
+            self.index.apply(key, None)
+        for key, state in taken.items():
+            self.index.apply(key, state)
 
     def apply_silence(self, key: bytes | None, value: bytes | None) -> None:
         """Take an ``alerts.silences`` record (value None: the silence was deleted).

@@ -331,3 +331,28 @@ def test_why_still_tells_of_an_alert_gone_from_its_group() -> None:
         (110.0, "firing"),
         (170.0, "resolved"),
     ]
+
+
+def test_a_new_owner_puts_its_table_in_place_of_what_was_followed() -> None:
+    view, _ = cluster(DOWN, SLOW_A, SLOW_B)
+    # The previous owner of the Slow group left it with SLOW_B alone; the follower had not
+    # read that yet when this worker took the partition over from its table.
+    previous = Dispatcher()
+    route_into(previous, CONFIG, [SLOW_B], now=100.0)
+    table = [(k, s) for k, s in previous.changes().items() if s is not None]
+    assert [k for k, _ in table] == ['{}:{alertname="Slow"}']
+    view.take_over(lambda key: key in dict(table), table)
+    assert summary(view.alerts([], {}, "", now=200.0)) == [
+        (FP_DOWN, ["pager", "team"], "active"),
+        (FP_SLOW_B, ["ops"], "active"),
+    ]
+
+
+def test_a_new_owner_forgets_keys_its_table_no_longer_holds() -> None:
+    view, _ = cluster(DOWN, SLOW_A, SLOW_B)
+    # The Slow group key was deleted (a tombstone not followed yet): the table has nothing.
+    view.take_over(lambda key: 'alertname="Slow"' in key, [])
+    assert summary(view.alerts([], {}, "", now=200.0)) == [(FP_DOWN, ["pager", "team"], "active")]
+    # Keys it does not own are left as followed.
+    view.take_over(lambda key: False, [])
+    assert summary(view.alerts([], {}, "", now=200.0)) == [(FP_DOWN, ["pager", "team"], "active")]
