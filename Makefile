@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration bench lint deps system-deps kafka clean
+.PHONY: run test unit integration bench lint deps system-deps kafka influxdb2 clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,16 +26,20 @@ kafka: $(STAMP)
 	@deploy/local/install-system-deps.sh kafka
 	@$(BIN)/python -m streams.stack.kafka_install
 
+# InfluxDB 2 for the integration tests: built once per machine (see the script), then reused.
+influxdb2:
+	@deploy/local/install-influxdb2.sh >/dev/null
+
 run: deps
 	$(BIN)/pulseline --config deploy/local/pulseline.yaml stack run --dir .stack
 
-test: deps kafka
+test: deps kafka influxdb2
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: deps kafka
+integration: deps kafka influxdb2
 	$(BIN)/pytest -q tests/integration
 
 bench: deps
