@@ -127,11 +127,12 @@ def register_alertmanager(
     lock = asyncio.Lock()  # one change of the dispatchers at a time
     sending: dict[str, asyncio.Task[None]] = {}
     owned: set[int] = set()
+    next_gc = [0.0]  # when the silences are next checked for retention
 
     def partition_of(group_key: str) -> int:
         return key_hash(group_key) % partitions
 
-    async def produce(sends: Sequence[tuple[Any, bytes, bytes, int | None]]) -> None:
+    async def produce(sends: Sequence[tuple[Any, bytes, bytes | None, int | None]]) -> None:
         """Produce every record and wait for Kafka's acks."""
         futures = [
             await topic.send(key=key, value=value, partition=partition, force=True)
@@ -342,10 +343,14 @@ def register_alertmanager(
                 decided[p] = flush(p, now)
             acks = [ack for p in sorted(owned) for ack in stage(p)]
         await settle(acks, decided)
-        if 0 in owned:  # one worker of the cluster ends expire_on_resolve silences
+        if 0 in owned:  # one worker of the cluster maintains the silences
             expired = view.prepare_expire_resolved(now)
             if expired:
                 await publish_silences(expired)
+            if now >= next_gc[0]:  # tombstones for silences past retention, once a minute
+                next_gc[0] = now + 60.0
+                gone = view.silence_book.prepare_gc(now, conf.retention_s)
+                await produce([(silences_topic, k.encode(), None, 0) for k, _ in gone])
 
     def apply_group(key: bytes | None, value: bytes | None) -> None:
         if key is None or partition_of(group := key.decode()) in am.dispatchers:
@@ -359,7 +364,7 @@ def register_alertmanager(
 
     async def reload(reason: str) -> None:
         try:
-            fresh = load(conf.config)
+            fresh = await asyncio.to_thread(load, conf.config)  # it may resolve names
         except (PulselineError, OSError) as exc:
             log.error("alertmanager config not reloaded (%s); the previous stays: %s", reason, exc)
             return
