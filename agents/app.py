@@ -12,23 +12,21 @@ from collections.abc import Mapping
 from typing import Any
 
 import faust
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
 from prometheus_client import generate_latest
 
 from agents.alertmanager import register_alertmanager
+from agents.consumer import LedgerCollector, consumer_class
 from agents.downsample import register_downsampler
 from agents.health import worker_health
 from agents.raw_sink import register_raw_sink
 from agents.reload import Reloads
 from agents.rules import register_rules
+from streams.offsets import OffsetLedger
 from streams.settings import Settings
 from streams.sinks.influx import LineWriter
 from streams.sinks.metrics import SinkCollector, worker_registry
 
-FETCH_MAX_WAIT_MS = 20
-"""How long the broker may hold a worker's fetch for data to arrive."""
 GC_THRESHOLDS = (10_000, 20, 100)
 """The cycle collector's thresholds in a worker (Python's defaults: 700, 10, 10)."""
 
@@ -74,16 +72,19 @@ def create_app(
         # a partition consumes the unacknowledged ones again.
         stream_wait_empty=False,
     )
-    app.transport.Consumer = _PromptConsumer  # type: ignore[misc]  # this app's transport only
+    # The offsets committed are those every agent of a topic finished (see agents.takes).
+    ledger = OffsetLedger()
+    app.transport.Consumer = consumer_class(ledger, kafka)  # type: ignore[misc]  # this app's only
     if kafka.enable_idempotence:
         app.transport.Producer = _IdempotentProducer  # type: ignore[misc]
     registry = worker_registry()
     sinks = SinkCollector()
     registry.register(sinks)
-    register_raw_sink(app, settings, sinks, raw_writer)
-    register_downsampler(app, settings, registry, sinks, tier_writers)
+    registry.register(LedgerCollector(ledger))
+    register_raw_sink(app, settings, ledger, sinks, raw_writer)
+    register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
     reloads = Reloads()
-    register_rules(app, settings, registry, reloads)
+    register_rules(app, settings, ledger, registry, reloads)
     register_alertmanager(app, settings, registry, reloads)
     app.task(reloads.run)
 
@@ -118,26 +119,6 @@ def quiet_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-class _PromptConsumerThread(AIOKafkaConsumerThread):
-    """Faust's consumer thread with a short fetch wait (Faust fixes it at 1.5 s).
-
-    The consumer has one fetch in flight per broker, for the partitions that have no records
-    waiting to be taken. A record produced meanwhile to another partition (a rule group's
-    samples, forwarded by this very worker) waits until that fetch returns: up to the fetch
-    wait. A short wait bounds that hop's latency; an idle worker fetches more often.
-    """
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
-        return consumer
-
-
-class _PromptConsumer(AIOKafkaConsumer):
-    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
-        return _PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class _IdempotentProducer(AIOKafkaProducer):

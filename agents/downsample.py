@@ -25,10 +25,12 @@ from prometheus_client.registry import Collector
 
 from agents.raw_sink import in_record
 from agents.tables import TableKeyValue
+from agents.takes import Takes
 from streams.downsample import DownsampleStats, Late, WindowEngine
 from streams.downsample.counters import counter_help
 from streams.downsample.processor import Downsampler
 from streams.downsample.store import ChunkedStore
+from streams.offsets import OffsetLedger
 from streams.records import Point, encode_batch
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink
@@ -98,6 +100,7 @@ class DownsampleCollector(Collector):
 def register_downsampler(
     app: faust.App,
     settings: Settings,
+    ledger: OffsetLedger,
     registry: CollectorRegistry,
     sinks_metrics: SinkCollector,
     writers: Mapping[str, LineWriter] | None = None,
@@ -108,6 +111,7 @@ def register_downsampler(
         app: the Faust app.
         settings: the pipeline settings; nothing is registered when downsampling is off or
             no tier has a window.
+        ledger: the worker's offset ledger (the agent reads through it).
         registry: where the agent's counters are exposed.
         sinks_metrics: where the tier sinks' counters are exposed.
         writers: each windowed tier's writer by name (tests inject fakes); default an
@@ -153,24 +157,26 @@ def register_downsampler(
     registry.register(DownsampleCollector(stage))
     raw = settings.topics.raw
     topic = app.topic(raw, partitions=partitions)
-    take, within = settings.worker.take_records, settings.worker.take_within_s
+    takes = Takes(
+        ledger,
+        "downsample",
+        raw,
+        max_records=settings.worker.take_records,
+        within_s=settings.worker.take_within_s,
+    )
     # One batch or one tick at a time: the engine is not re-entrant, and a tick while a
     # batch waits on a sink would run event time ahead of the backlog.
     lock = asyncio.Lock()
-    streams: list[Any] = []
+    started = asyncio.Event()
     revoked: set[int] = set()
 
     def assigned() -> set[int]:
         return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == raw}
 
-    async def ack(tokens: Sequence[Any]) -> None:
-        for event in tokens:
-            await streams[0].ack(event)
-
     @app.agent(topic, name="downsample", concurrency=1)
     async def downsample(stream: Any) -> None:
-        streams[:] = [stream]
-        async for events in stream.noack_take(take, within=within):
+        started.set()
+        async for events in takes.batches(stream):
             async with lock:
                 # Events of a partition revoked meanwhile are consumed again after the
                 # rebalance, by whichever worker owns it then.
@@ -185,11 +191,11 @@ def register_downsampler(
                     )
                     stage.stats.failed_records += len(records)
                     tokens = [e for _, e in records]
-                await ack(tokens)
+                takes.ack(tokens)
 
     @app.timer(ds.tick_s, name="downsample-tick")  # type: ignore[untyped-decorator]
     async def tick() -> None:
-        if not streams or lock.locked() or app.rebalancing or app.in_recovery:
+        if not started.is_set() or lock.locked() or app.rebalancing or app.in_recovery:
             return
         async with lock:
             mine = assigned()
@@ -199,7 +205,7 @@ def register_downsampler(
             except Exception:
                 log.exception("downsampling tick failed; retrying at the next tick")
                 return
-            await ack(tokens)
+            takes.ack(tokens)
 
     def caught_up(partition: int) -> bool:
         offset = stage.engine.offset(partition)

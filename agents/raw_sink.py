@@ -1,9 +1,9 @@
 """The raw-sink agent: ``metrics.raw`` to the raw bucket, dead letters to ``metrics.raw.dlq``.
 
-Records are taken many at a time and acknowledged to Faust only after the database
-acknowledged their points (or they were sent to the DLQ), so an offset is never committed
-before its data is stored. Nothing escapes the agent body: an unexpected error sends the
-records in hand to the DLQ with the error as the reason.
+Records are taken many at a time (:class:`~agents.takes.Takes`) and acknowledged only after
+the database acknowledged their points (or they were sent to the DLQ), so an offset is never
+committed before its data is stored. Nothing escapes the agent body: an unexpected error
+sends the records in hand to the DLQ with the error as the reason.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 import faust
 
 from agents.dlq import DeadLetterSender
+from agents.takes import Takes
+from streams.offsets import OffsetLedger
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink, DeadLetter, RecordRef
 from streams.sinks.influx import LineWriter, tier_writer
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 def register_raw_sink(
     app: faust.App,
     settings: Settings,
+    ledger: OffsetLedger,
     sinks: SinkCollector,
     writer: LineWriter | None = None,
 ) -> Any:
@@ -34,6 +37,7 @@ def register_raw_sink(
     Args:
         app: the Faust app.
         settings: the pipeline settings.
+        ledger: the worker's offset ledger (the agent reads through it).
         sinks: where the sink's counters are exposed.
         writer: the raw bucket's writer; default an :class:`InfluxWriter` from ``settings``.
 
@@ -55,11 +59,17 @@ def register_raw_sink(
     sinks.add(tier.name, sink.sink.stats, sink.stats)
     topic = app.topic(settings.topics.raw, partitions=settings.kafka.partitions)
     dlq = DeadLetterSender(app, settings.topics.dlq(settings.topics.raw), stage="raw-sink")
-    take, within = settings.worker.take_records, settings.worker.take_within_s
+    takes = Takes(
+        ledger,
+        "raw-sink",
+        settings.topics.raw,
+        max_records=settings.worker.take_records,
+        within_s=settings.worker.take_within_s,
+    )
 
     @app.agent(topic, name="raw-sink", concurrency=1)
     async def raw_sink(stream: Any) -> None:
-        async for events in stream.noack_take(take, within=within):
+        async for events in takes.batches(stream):
             records = [in_record(event) for event in events]
             try:
                 dead = await sink.process(records)
@@ -69,8 +79,7 @@ def register_raw_sink(
                 )
                 dead = [DeadLetter(r.ref, f"processing error: {exc!r}") for r in records]
             await dlq.send(dead, {r.ref: r for r in records})
-            for event in events:
-                await stream.ack(event)
+            takes.ack(events)
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close_writer(app: faust.App, **kwargs: Any) -> None:

@@ -38,8 +38,10 @@ from prometheus_client.registry import Collector
 from agents.raw_sink import in_record
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
+from agents.takes import Takes
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
+from streams.offsets import OffsetLedger
 from streams.records import Point, decode_batch, encode_batch
 from streams.rules import load_rule_files
 from streams.rules.routing import (
@@ -132,7 +134,11 @@ async def read_history(
 
 
 def register_rules(
-    app: faust.App, settings: Settings, registry: CollectorRegistry, reloads: Reloads
+    app: faust.App,
+    settings: Settings,
+    ledger: OffsetLedger,
+    registry: CollectorRegistry,
+    reloads: Reloads,
 ) -> Any:
     """Register the rule agents, their timers and table; nothing when no rule file is set.
 
@@ -164,6 +170,10 @@ def register_rules(
     alerts_topic = app.topic(settings.topics.alerts, partitions=partitions)
     source_tags = settings.collector.source_tags
     take, within = settings.worker.take_records, conf.take_within_s
+    route_takes = Takes(
+        ledger, "rules-route", settings.topics.raw, max_records=take, within_s=within
+    )
+    eval_takes = Takes(ledger, "rules-eval", samples_name, max_records=take, within_s=within)
     lock = asyncio.Lock()  # one evaluation step at a time: arrivals, timer, reload
     loaded: set[int] = set()
     revoked: set[int] = set()
@@ -190,7 +200,7 @@ def register_rules(
 
     @app.agent(raw_topic, name="rules-route", concurrency=1)
     async def rules_route(stream: Any) -> None:
-        async for events in stream.noack_take(take, within=within):
+        async for events in route_takes.batches(stream):
             # One forwarded record per group for the whole take: few, large records.
             sources: list[tuple[str, int, int]] = []
             routed: dict[str, list[tuple[int, SampleTuple]]] = defaultdict(list)
@@ -222,8 +232,7 @@ def register_rules(
                     for group, samples in routed.items()
                 ]
             )
-            for e in events:
-                await stream.ack(e)
+            route_takes.ack(events)
 
     async def ensure_loaded(partition: int) -> None:
         if partition in loaded:
@@ -258,13 +267,15 @@ def register_rules(
 
     @app.agent(samples_topic, name="rules-eval", concurrency=1)
     async def rules_eval(stream: Any) -> None:
-        async for events in stream.noack_take(take, within=within):
+        async for events in eval_takes.batches(stream):
             async with lock:
                 by_partition: dict[int, list[Forwarded]] = defaultdict(list)
+                done: list[Any] = []  # what was evaluated, or cannot ever be
                 for e in events:
                     p = e.message.partition
                     if p in revoked:
-                        continue
+                        continue  # its new owner reads it again
+                    done.append(e)
                     try:
                         by_partition[p].append(decode_forward(e.message.value or b""))
                     except RecordDecodeError as exc:
@@ -279,8 +290,7 @@ def register_rules(
                     except Exception:  # never crash-loop: log, count, go on
                         log.exception("rule evaluation on partition %d failed", p)
                         stats.failed_records += len(records)
-            for e in events:
-                await stream.ack(e)
+            eval_takes.ack(done)
 
     @app.timer(conf.tick_s, name="rules-tick")  # type: ignore[untyped-decorator]
     async def tick() -> None:

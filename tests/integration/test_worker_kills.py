@@ -1,0 +1,94 @@
+"""A worker killed with SIGKILL and restarted with a backlog loses no acknowledged sample.
+
+The sequence oracle (:mod:`sequences`) puts numbered samples of many hosts in Kafka; the
+worker is killed twice while it works through them and restarted each time with the rest
+still waiting. Afterwards the raw tier must hold every sample, with the right value, and
+every 1-minute row must count each sample exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Pipeline, Tsdb, wait_for
+from sequences import Sequences, check_minutes, check_raw, produce
+
+from streams.stack import components
+from streams.stack.processes import free_port
+
+pytestmark = pytest.mark.integration
+
+MINUTE = 60_000
+
+
+@pytest.fixture(scope="module")
+def minute_store(workdir: Path) -> Iterator[Tsdb]:
+    port = free_port()
+    process = components.victoria_metrics(port, workdir).start().wait_ready(30)
+    yield Tsdb(process, port)
+    process.stop()
+
+
+def written(tsdb: Tsdb, load: Sequences) -> int:
+    """Samples written so far, copies included (a cheap measure of progress)."""
+    query = urllib.parse.urlencode(
+        {
+            "query": f"sum(count_over_time({load.metric}_value[1d]))",
+            "time": time.time(),
+            "nocache": 1,  # the samples are older than VictoriaMetrics' cache horizon
+        }
+    )
+    with urllib.request.urlopen(f"{tsdb.url}/api/v1/query?{query}", timeout=30) as resp:
+        result = json.loads(resp.read())["data"]["result"]
+    return int(float(result[0]["value"][1])) if result else 0
+
+
+def test_nothing_acknowledged_is_lost_through_two_worker_kills(
+    pipeline: Pipeline, tsdb: Tsdb, minute_store: Tsdb, broker: str
+) -> None:
+    start = (int(time.time() * 1000) // MINUTE - 40) * MINUTE
+    load = Sequences(hosts=300, minutes=20, start_ms=start)
+    pipeline.env.update(
+        {
+            "PULSELINE_TIERS": json.dumps(
+                [
+                    {"name": "raw", "retention_s": "7d", "bucket": "metrics"},
+                    {
+                        "name": "1m",
+                        "window_s": 60,
+                        "retention_s": "30d",
+                        "bucket": "metrics_1m",
+                        "url": minute_store.url,
+                    },
+                ]
+            ),
+        }
+    )
+    produce(broker, pipeline.raw_topic, load.records())
+    kills: list[int] = []
+    worker = pipeline.worker()
+    for _ in range(2):  # each worker is killed once it wrote a fifth of the load
+        target = (kills[-1] if kills else 0) + load.total // 5
+        wait_for(lambda t=target: written(tsdb, load) >= t, 180, f"{target} samples written", 0.2)
+        worker.kill()
+        kills.append(written(tsdb, load))
+        worker = pipeline.worker()  # the rest of the backlog waits for it
+    began = time.monotonic()
+    wait_for(lambda: not check_raw(load, tsdb.url).missing, 240, "every sample in the raw tier")
+    drained = time.monotonic() - began
+    raw = check_raw(load, tsdb.url)
+    assert raw.wrong == []
+    print(
+        f"raw: {load.total} samples, written at the kills {kills}, drained {drained:.1f}s "
+        f"after the second restart, {raw.duplicated} copies written twice"
+    )
+    deadline = time.monotonic() + 180
+    while (problems := check_minutes(load, minute_store.url)) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert not problems, f"{len(problems)} wrong 1-minute rows, e.g. {problems[:5]}"
