@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 TABLE = "alertmanager-groups"
 
+Decided = dict[int, list[Notification]]
+"""The notifications a flush decided, by partition."""
+
 
 class AlertmanagerCollector(Collector):
     """The dispatchers' counters, summed over the partitions this worker owns."""
@@ -214,9 +217,7 @@ def register_alertmanager(
             return []
         return dispatcher.due(now, view.muting())
 
-    async def settle(
-        acks: Sequence[Awaitable[Any]], decided: dict[int, list[Notification]]
-    ) -> None:
+    async def settle(acks: Sequence[Awaitable[Any]], decided: Decided) -> None:
         """Wait until Kafka holds the changes, then send what was decided.
 
         Called outside the lock: a Kafka round trip must not hold up the other partitions'
@@ -287,32 +288,58 @@ def register_alertmanager(
         view.take_over(lambda key: partition_of(key) == partition, restored)
         start_sending(partition, dispatcher.pending())
 
+    async def settled(
+        previous: asyncio.Future[None] | None,
+        acks: Sequence[Awaitable[Any]],
+        decided: Decided,
+        events: Sequence[Any],
+        stream: Any,
+    ) -> None:
+        """Settle a batch of inserts, then acknowledge its input (after the batch before)."""
+        if previous is not None:
+            await previous
+        await settle(acks, decided)
+        for e in events:
+            await stream.ack(e)
+
     @app.agent(groups_topic, name="am-dispatch", concurrency=1)
     async def dispatch(stream: Any) -> None:
-        async for events in stream.noack_take(worker.take_records, within=0.01):
-            async with lock:
-                touched: set[int] = set()
-                now = time.time()
-                for e in events:
-                    p = e.message.partition
-                    if p not in owned:
-                        continue
-                    try:
-                        grouped = Grouped.decode(e.message.value or b"")
-                    except RecordDecodeError as exc:
-                        log.error("%s[%d]@%d: %s", e.message.topic, p, e.message.offset, exc)
-                        continue
-                    ensure(p)
-                    if not am.insert(p, grouped, now):  # formed under an older configuration
-                        await route_again([grouped.alert])
-                        continue
-                    touched.add(p)
-                # Flushed at once: group_wait 0s, or alerts read after their group's wait.
-                decided = {p: flush(p, now) for p in sorted(touched)}
-                acks = [ack for p in sorted(touched) for ack in stage(p)]
-            await settle(acks, decided)
+        # A batch's changes settle (Kafka's acks, then the input's) while the next batch is
+        # read: a broker round trip per batch would bound how fast a burst of alerts gets in.
+        settling: asyncio.Future[None] | None = None
+        try:
+            async for events in stream.noack_take(worker.take_records, within=0.01):
+                if settling is not None and settling.done():
+                    settling.result()  # a batch that could not settle stops the agent
+                acks, decided = await take(events)
+                settling = asyncio.ensure_future(settled(settling, acks, decided, events, stream))
+        finally:
+            if settling is not None and not settling.done():
+                settling.cancel()  # not acknowledged: read again by the next owner
+
+    async def take(events: Sequence[Any]) -> tuple[list[Awaitable[Any]], Decided]:
+        """Insert a batch's alerts into their groups and flush what is due (under the lock);
+        the changelog acks and the notifications decided."""
+        async with lock:
+            touched: set[int] = set()
+            now = time.time()
             for e in events:
-                await stream.ack(e)
+                p = e.message.partition
+                if p not in owned:
+                    continue
+                try:
+                    grouped = Grouped.decode(e.message.value or b"")
+                except RecordDecodeError as exc:
+                    log.error("%s[%d]@%d: %s", e.message.topic, p, e.message.offset, exc)
+                    continue
+                ensure(p)
+                if not am.insert(p, grouped, now):  # formed under an older configuration
+                    await route_again([grouped.alert])
+                    continue
+                touched.add(p)
+            # Flushed at once: group_wait 0s, or alerts read after their group's wait.
+            decided = {p: flush(p, now) for p in sorted(touched)}
+            return [ack for p in sorted(touched) for ack in stage(p)], decided
 
     async def route_again(alerts: list[Alert]) -> None:
         if alerts:
