@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import re
 
+from streams.promql.gofmt import go_quote
+
 _ESCAPE = re.compile(
     r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|([0-7]{3})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8}))"
 )
@@ -112,36 +114,5 @@ def number_value(text: str) -> tuple[int | float, int | None, float | None]:
     return value, as_int, as_float
 
 
-_QUOTE_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def quote(text: str) -> str:
-    """Go's ``strconv.Quote``: double quotes, Go escapes for what is not printable.
-
-    >>> print(quote('say "hi"\\n'))
-    "say \\"hi\\"\\n"
-    """
-    out = ['"']
-    for char in text:
-        if char in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[char])
-        elif char == " " or char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    out.append('"')
-    return "".join(out)
+quote = go_quote
+"""Go's ``strconv.Quote`` (the same as Prometheus prints strings with)."""
