@@ -35,6 +35,7 @@ import yaml
 
 from streams.alertmanager.commands import add_commands as add_alertmanager_commands
 from streams.errors import PulselineError
+from streams.operators import add_commands as add_operator_commands
 from streams.settings import CollectorSettings, Settings
 
 log = logging.getLogger("pulseline")
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_test.set_defaults(run=_rules_test)
 
     add_alertmanager_commands(sub)
+    add_operator_commands(sub)
     receiver = sub.add_parser("webhook-receiver", help="print the webhook notifications it gets")
     receiver.add_argument("--listen", default="127.0.0.1:9095", help="HOST:PORT (default 9095)")
     receiver.add_argument("--log", type=Path, help="also append each body as a JSON line here")
