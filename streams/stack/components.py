@@ -42,6 +42,7 @@ def tansu_broker(port: int, workdir: Path) -> ManagedProcess:
         [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         log_path=workdir / f"broker-{port}.log",
         ready=tcp_ready(port),
+        ports=(port,),
     )
 
 
@@ -56,8 +57,21 @@ def broker(port: int, workdir: Path, engine: BrokerEngine = "kafka") -> ManagedP
     return BROKERS[engine](port, workdir)
 
 
-def victoria_metrics(port: int, workdir: Path, retention_s: float | None = None) -> ManagedProcess:
-    """A VictoriaMetrics on 127.0.0.1:``port``: the InfluxDB write API, newest data visible."""
+def victoria_metrics(
+    port: int, workdir: Path, retention_s: float | None = None, *, dedup: bool = False
+) -> ManagedProcess:
+    """A VictoriaMetrics on 127.0.0.1:``port``: the InfluxDB write API, newest data visible.
+
+    Args:
+        port: the HTTP port (writes, queries, ``/health``).
+        workdir: the parent of its data directory ``vm-<port>`` and log ``vm-<port>.log``.
+        retention_s: how long it keeps samples (rounded to whole days, at least one).
+        dedup: keep one sample per series and millisecond, as InfluxDB keeps one point per
+            series and timestamp. Without it VictoriaMetrics keeps every copy of a sample
+            written twice, and the pipeline writes twice by design after a restart (delivery
+            is at least once). The local stack and the tests turn it on. Of two samples with
+            one timestamp and different values it keeps either (InfluxDB keeps the last).
+    """
     binary = shutil.which("victoria-metrics")
     if binary is None:
         raise ProcessError(
@@ -73,11 +87,14 @@ def victoria_metrics(port: int, workdir: Path, retention_s: float | None = None)
     ]
     if retention_s is not None:
         argv.append(f"-retentionPeriod={max(1, round(retention_s / 86400))}d")
+    if dedup:
+        argv.append("-dedup.minScrapeInterval=1ms")
     return ManagedProcess(
         f"victoria-metrics:{port}",
         argv,
         log_path=workdir / f"vm-{port}.log",
         ready=http_ready(f"http://127.0.0.1:{port}/health"),
+        ports=(port,),
     )
 
 
@@ -89,8 +106,9 @@ def pulseline(
     name: str | None = None,
     ready_url: str | None = None,
     args: tuple[str, ...] = (),
+    ports: tuple[int, ...] = (),
 ) -> ManagedProcess:
-    """A ``pulseline COMMAND`` process run by this Python interpreter."""
+    """A ``pulseline COMMAND`` process run by this Python interpreter (``ports``: it serves)."""
     label = name or command
     return ManagedProcess(
         label,
@@ -99,4 +117,22 @@ def pulseline(
         ready=http_ready(ready_url) if ready_url else None,
         env=env,
         cwd=workdir,
+        ports=ports,
+    )
+
+
+def webhook_receiver(
+    host: str, port: int, workdir: Path, env: Mapping[str, str], *, log: Path
+) -> ManagedProcess:
+    """``pulseline webhook-receiver`` on ``host:port``: prints each notification to its log
+    and appends its body to ``log`` as a JSON line."""
+    argv = [sys.executable, "-m", "streams", "webhook-receiver", "--listen", f"{host}:{port}"]
+    return ManagedProcess(
+        f"webhook-receiver:{port}",
+        [*argv, "--log", str(log)],
+        log_path=workdir / f"webhook-receiver-{port}.log",
+        ready=tcp_ready(port, host),
+        env=env,
+        cwd=workdir,
+        ports=(port,),
     )

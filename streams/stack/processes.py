@@ -60,6 +60,52 @@ def http_ready(url: str) -> Callable[[], bool]:
     return check
 
 
+def resident_bytes(pid: int) -> int | None:
+    """The resident set size of process ``pid`` (``VmRSS`` in ``/proc/PID/status``), or None."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+class LogTail:
+    r"""The lines a growing log file gains, read from where the last call stopped.
+
+    Example:
+        >>> import tempfile
+        >>> log = Path(tempfile.mkdtemp()) / "receiver.log"
+        >>> tail = LogTail(log)
+        >>> _ = log.write_text("one\ntw")
+        >>> tail.lines()
+        ['one']
+        >>> with log.open("a") as f:
+        ...     _ = f.write("o\n")
+        >>> tail.lines(), tail.lines()
+        (['two'], [])
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = path.stat().st_size if path.exists() else 0
+        self._partial = b""
+
+    def lines(self) -> list[str]:
+        """The complete lines written since the last call (a line still being written waits)."""
+        try:
+            with self.path.open("rb") as log:
+                log.seek(self._offset)
+                data = log.read()
+        except OSError:
+            return []
+        self._offset += len(data)
+        *complete, self._partial = (self._partial + data).split(b"\n")
+        return [line.decode(errors="replace") for line in complete]
+
+
 class ManagedProcess:
     """One child process of a stack."""
 
@@ -72,10 +118,13 @@ class ManagedProcess:
         ready: Callable[[], bool] | None = None,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        ports: Sequence[int] = (),
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self.ports = tuple(ports)
+        """The TCP ports it listens on (shown by ``pulseline stack status``)."""
         self._ready = ready
         self._env = dict(env) if env is not None else None
         self._cwd = cwd
@@ -89,6 +138,12 @@ class ManagedProcess:
     def running(self) -> bool:
         """Whether the process is alive."""
         return self._proc is not None and self._proc.poll() is None
+
+    def rss_bytes(self) -> int | None:
+        """Its resident memory now (Linux' ``/proc``), None when not running or unknown."""
+        if not self.running():
+            return None
+        return resident_bytes(self._proc.pid) if self._proc is not None else None
 
     def start(self) -> ManagedProcess:
         """Start the process (appending to its log)."""
