@@ -90,7 +90,8 @@ class Tsdb:
 @pytest.fixture(scope="module")
 def tsdb(workdir: Path) -> Iterator[Tsdb]:
     port = free_port()
-    process = components.victoria_metrics(port, workdir).start().wait_ready(30)
+    # One sample per series and timestamp, as InfluxDB: a replay overwrites, never adds.
+    process = components.victoria_metrics(port, workdir, dedup=True).start().wait_ready(30)
     yield Tsdb(process, port)
     process.stop()
 
