@@ -26,7 +26,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any, cast
 
@@ -44,6 +44,7 @@ from agents.tables import TableKeyValue
 from streams.alertmanager.dispatch import DispatchStats
 from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
+from streams.alertmanager.muting import Muting
 from streams.alertmanager.notification import Notification
 from streams.alertmanager.notify import NotifyCollector, NotifyStats, deliver
 from streams.alertmanager.runtime import AlertManager, SavedGroup, delivery, load
@@ -63,11 +64,26 @@ Decided = dict[int, list[Notification]]
 
 
 class AlertmanagerCollector(Collector):
-    """The dispatchers' counters, summed over the partitions this worker owns."""
+    """The dispatchers' counters, summed over the partitions this worker owns.
 
-    def __init__(self, am: AlertManager, failures: dict[str, int]) -> None:
+    ``pulseline_alertmanager_alerts{alertname, state}`` counts the unresolved alerts of the
+    groups this worker owns (as Alertmanager's ``alertmanager_alerts``): ``suppressed`` when
+    a silence or an inhibition of ``muting`` mutes them, else ``active``. Workers own
+    disjoint groups, so a sum over the workers is the cluster's count (an alert routed into
+    several groups counts in each).
+    """
+
+    def __init__(
+        self,
+        am: AlertManager,
+        failures: dict[str, int],
+        muting: Callable[[], Muting] = Muting,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._am = am
         self._failures = failures
+        self._muting = muting
+        self._clock = clock
 
     def collect(self) -> Iterator[Metric]:
         for f in fields(DispatchStats):
@@ -78,6 +94,7 @@ class AlertmanagerCollector(Collector):
             total = sum(getattr(d.stats, f.name) for d in self._am.dispatchers.values())
             family.add_metric([], total)
             yield family
+        yield self._alerts()
         groups = sum(len(d.groups) for d in self._am.dispatchers.values())
         yield GaugeMetricFamily(
             "pulseline_alertmanager_groups", "Aggregation groups this worker owns.", groups
@@ -90,6 +107,29 @@ class AlertmanagerCollector(Collector):
         for receiver in sorted(self._am.loaded.config.receivers):
             family.add_metric([receiver], self._failures.get(receiver, 0))
         yield family
+
+    def _alerts(self) -> Metric:
+        now, muting = self._clock(), self._muting()
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        for dispatcher in list(self._am.dispatchers.values()):
+            for group in list(dispatcher.groups.values()):
+                for alert in list(group.alerts.values()):
+                    if alert.ends_at is not None and alert.ends_at <= now:
+                        continue
+                    labels = alert.label_map()
+                    muted = muting.silences.mutes(labels, now) or muting.inhibitor.mutes(
+                        labels, now
+                    )
+                    counts[alert.name, "suppressed" if muted else "active"] += 1
+        family = GaugeMetricFamily(
+            "pulseline_alertmanager_alerts",
+            "Unresolved alerts in the aggregation groups this worker owns, by name and state "
+            "(suppressed: silenced or inhibited).",
+            labels=["alertname", "state"],
+        )
+        for (name, state), count in sorted(counts.items()):
+            family.add_metric([name, state], count)
+        return family
 
 
 def register_alertmanager(
@@ -111,7 +151,7 @@ def register_alertmanager(
     stats = NotifyStats()
     failures: dict[str, int] = defaultdict(int)
     registry.register(NotifyCollector(stats))
-    registry.register(AlertmanagerCollector(am, failures))
+    registry.register(AlertmanagerCollector(am, failures, view.muting))
 
     table = app.Table(
         TABLE,

@@ -19,6 +19,7 @@ from agents.alertmanager import register_alertmanager
 from agents.consumer import LedgerCollector, consumer_class
 from agents.downsample import register_downsampler
 from agents.health import worker_health
+from agents.lag import LagCollector
 from agents.raw_sink import register_raw_sink
 from agents.reload import Reloads
 from agents.rules import register_rules
@@ -80,6 +81,7 @@ def create_app(
     registry = worker_registry()
     sinks = SinkCollector()
     registry.register(sinks)
+    registry.register(LagCollector(lambda: app._consumer))  # never creates it
     registry.register(LedgerCollector(ledger))
     register_raw_sink(app, settings, ledger, sinks, raw_writer)
     register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
