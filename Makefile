@@ -47,6 +47,7 @@ bench: deps
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/downsample.py
 	$(BIN)/python bench/alerts.py
+	$(BIN)/python bench/notify.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests bench

@@ -23,81 +23,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from private_stack import (
+    FIELDS,
+    GROUPS,
+    HOSTS,
+    RULES_PER_GROUP,
+    SLICES,
+    background,
+    private_stack,
+    rule_file,
+)
 
-from streams.kafka import ensure_topics
 from streams.records import Point
 from streams.rules import load_rule_files
 from streams.rules.routing import Router, decode_forward, encode_forward, partition_of
 from streams.rules.runtime import RuleRuntime
-from streams.settings import KafkaSettings, Settings, TopicSettings
-from streams.stack import components
-from streams.stack.processes import free_port
-
-GROUPS, RULES_PER_GROUP, HOSTS, FIELDS = 10, 10, 200, 10
-SLICES = 20  # the rule-read load's hosts push in this many groups, spread over the period
-
-
-def rule_file() -> str:
-    """10 groups of 10 rules over the load's metrics, and one that the breaches trip."""
-    kinds = [
-        "load_f{f} > 1000",
-        "avg_over_time(load_f{f}[1m]) > 1000",
-        "max by (rack) (load_f{f}) > 1000",
-        "rate(load_f{f}[1m]) > 1000",
-        'load_f{f}{{host=~"h1.*"}} > 1000',
-    ]
-    lines = ["groups:"]
-    for g in range(GROUPS):
-        lines.append(f"  - name: g{g}\n    rules:")
-        for r in range(RULES_PER_GROUP):
-            if g == 0 and r == 0:
-                expr = "breach > 100"
-            else:
-                expr = kinds[r % len(kinds)].format(f=(g + r) % FIELDS)
-            lines.append(f"      - alert: A{g}_{r}\n        expr: {expr}")
-    return "\n".join(lines) + "\n"
-
-
-def load_body(measurement: str, ts: int, hosts: range) -> bytes:
-    """One sample of every field of ``hosts``: ``len(hosts) * FIELDS`` samples."""
-    return "\n".join(
-        f"{measurement},host=h{h},rack=r{h % 10} "
-        + ",".join(f"f{f}={(h + f + ts // 1000) % 100}" for f in range(FIELDS))
-        + f" {ts}"
-        for h in hosts
-    ).encode()
-
-
-async def background(
-    session: aiohttp.ClientSession, url: str, measurement: str, rate: int, slices: int
-) -> None:
-    """Push ``rate`` samples/s of ``measurement`` (``load`` is read by rules, ``noise`` not):
-    every host once per period, the hosts in ``slices`` pushes spread evenly over it."""
-    if rate <= 0:
-        return
-    period = HOSTS * FIELDS / rate
-    size = -(-HOSTS // slices)
-    parts = [range(start, min(start + size, HOSTS)) for start in range(0, HOSTS, size)]
-    next_at = time.monotonic()
-    while True:
-        for hosts in parts:
-            body = load_body(measurement, time.time_ns() // 1_000_000, hosts)
-            async with session.post(url, data=body) as response:
-                if response.status != 204:
-                    raise SystemExit(f"background push failed: {response.status}")
-            next_at += period / len(parts)
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+from streams.settings import KafkaSettings, TopicSettings
 
 
 @dataclass
@@ -271,34 +221,10 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pulseline-bench-alerts-"))
     rules = workdir / "rules.yml"
     rules.write_text(rule_file())
-    broker_port, vm_port, collector_port, web_port = (free_port() for _ in range(4))
-    broker = f"127.0.0.1:{broker_port}"
-    env = {
-        **os.environ,
-        "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
-        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
-        "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
-        "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
-        "PULSELINE_WORKER__WEB_PORT": str(web_port),
-        "PULSELINE_RULES__FILES": json.dumps([str(rules)]),
-    }
-    env.pop("PULSELINE_CONFIG", None)
-    settings = Settings.load(None)
-    with ExitStack() as stack:
-        for process in (
-            components.broker(broker_port, workdir, "tansu"),
-            components.victoria_metrics(vm_port, workdir),
-        ):
-            process.start().wait_ready(30)
-            stack.callback(process.stop)
-        kafka = KafkaSettings(broker=f"kafka://{broker}")
-        asyncio.run(ensure_topics(kafka, settings.topics.pipeline(kafka.partitions)))
-        web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
-        for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
-            process = components.pulseline(command, workdir, env, ready_url=ready)
-            process.start().wait_ready(60)
-            stack.callback(process.stop)
-        latencies, stamps = asyncio.run(measure(collector, broker, settings.topics, args))
+    with private_stack(workdir, [rules]) as stack:
+        latencies, stamps = asyncio.run(
+            measure(stack.collector, stack.broker, stack.settings.topics, args)
+        )
     cuts = statistics.quantiles(latencies, n=100)
     shape = "all at once" if args.lockstep else f"in {SLICES} pushes spread over each period"
     print(

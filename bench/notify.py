@@ -1,9 +1,9 @@
 """Breach to notification: pulseline against Prometheus and Alertmanager tuned for speed.
 
-Both sides load the same rules (:data:`RULES`: ``breach > 100`` and ``storm > 100``, no
-``for``) and the same alertmanager.yml (:func:`alertmanager_yml`: ``group_wait: 0s``, one
-group per breached host, the storm's alerts in one group sent every 5 s), and deliver to a
-:class:`~streams.stack.capture.WebhookCapture` in this process.
+Both sides load the same rules (``breach > 100`` and ``storm > 100``, no ``for``) and the
+same alertmanager.yml (``group_wait: 0s``, one group per breached host, the storm's alerts in
+one group sent every 5 s), and deliver to a :class:`~streams.stack.capture.WebhookCapture` in
+this process (see ``notify_scenario.py``).
 
 The peer is Debian's Prometheus scraping a local HTTP target every second and evaluating
 every second, sending to Debian's Alertmanager. A breach is the moment the target starts
@@ -16,155 +16,46 @@ the storm receiver gets until every failed host was in one are counted. The peer
 is the wait for the next scrape plus the lag from that scrape to the next evaluation, whose
 phases Prometheus picks at start: from one run to the next, p50 lies anywhere from 0.5 to 1.5 s.
 
-pulseline's side is the same breaches and storm pushed to a collector of a private stack:
-:func:`pulseline_side`.
+pulseline's side is the same breaches and storm pushed to the collector of a private stack
+under the background load of ``bench/alerts.py`` (:func:`pulseline_side`), with the time each
+breach spent in each stage (``notify_stages.py``). Printed: each side's p50, p99 and slowest,
+its storm notifications, and a table of both with the ratio of their p99.
 
     python bench/notify.py [--breaches 300] [--spacing 0.2] [--storm-hosts 100]
-                           [--storm-window 10] [--peer-only]
+                           [--storm-window 10] [--rate 1000] [--noise 20000] [--warm 15]
+                           [--only peer|pulseline]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
-import statistics
 import tempfile
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from notify_scenario import (
+    RULES,
+    WARMUP,
+    FirstNotified,
+    SideResult,
+    alertmanager_yml,
+    cut,
+    measure_breaches,
+    measure_storm,
+)
+from notify_stages import stage_times, stages
+from private_stack import LoadProcess, private_stack, rule_file
 
 from streams.stack import peers
-from streams.stack.capture import Delivery, WebhookCapture
+from streams.stack.capture import WebhookCapture
 from streams.stack.processes import ManagedProcess, ProcessError, free_port
-
-WARMUP = 5  # unmeasured breaches first
-
-RULES = """groups:
-  - name: notify-bench
-    interval: 1s
-    rules:
-      - alert: Breach
-        expr: breach > 100
-      - alert: HostDown
-        expr: storm > 100
-"""
-
-ALERTMANAGER_YML = """route:
-  receiver: breach
-  group_by: [host]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-  routes:
-    - matchers: ['alertname="HostDown"']
-      receiver: storm
-      group_by: [alertname]
-      group_interval: 5s
-receivers:
-  - name: breach
-    webhook_configs: [{url: '$webhook/breach', send_resolved: false}]
-  - name: storm
-    webhook_configs: [{url: '$webhook/storm', send_resolved: false}]
-"""
-
-
-def alertmanager_yml(webhook: str) -> str:
-    """The alertmanager.yml of both sides, delivering to ``webhook``."""
-    return Template(ALERTMANAGER_YML).substitute(webhook=webhook)
-
-
-@dataclass
-class SideResult:
-    """What one side measured.
-
-    Attributes:
-        name: how the side is printed.
-        latencies: seconds from each measured breach to its notification.
-        storm_notifications: notifications of the storm until every failed host was in one.
-        storm_seconds: from the first failure until the last host was notified.
-    """
-
-    name: str
-    latencies: list[float]
-    storm_notifications: int
-    storm_seconds: float
-
-
-class FirstNotified:
-    """When each host was first in a firing notification to a path, on the capture's clock."""
-
-    def __init__(self) -> None:
-        self.at: dict[tuple[str, str], float] = {}
-
-    def __call__(self, delivery: Delivery) -> None:
-        for alert in delivery.body.get("alerts", []):
-            host = alert.get("labels", {}).get("host")
-            if alert.get("status") == "firing" and host is not None:
-                self.at.setdefault((delivery.path, host), delivery.at)
-
-
-async def measure_breaches(
-    capture: WebhookCapture,
-    notified: FirstNotified,
-    breach: Callable[[str], Awaitable[None]],
-    clear: Callable[[str], Awaitable[None]],
-    count: int,
-    spacing: float,
-    seed: int = 1,
-) -> list[float]:
-    """Start ``count`` breaches (after :data:`WARMUP` more), one host each, and time each
-    until its notification reaches ``/breach``; ``clear`` ends a breach once notified."""
-    rng = random.Random(seed)
-
-    async def one(host: str) -> float:
-        began = time.monotonic()
-        await breach(host)
-        await capture.wait_for(
-            lambda _: ("/breach", host) in notified.at,
-            timeout=30,
-            what=f"the notification of {host}",
-        )
-        await clear(host)
-        return notified.at[("/breach", host)] - began
-
-    async with asyncio.TaskGroup() as group:  # a breach that times out cancels the others
-        runs = []
-        for i in range(WARMUP + count):
-            runs.append(group.create_task(one(f"b{i}")))
-            await asyncio.sleep(spacing * rng.uniform(0.5, 1.5))  # the breaches' schedule
-    return [run.result() for run in runs[WARMUP:]]
-
-
-async def measure_storm(
-    capture: WebhookCapture,
-    notified: FirstNotified,
-    fail: Callable[[str], Awaitable[None]],
-    hosts: int,
-    window: float,
-) -> tuple[int, float]:
-    """Fail ``hosts`` hosts evenly over ``window`` seconds; count the ``/storm``
-    notifications until every host was in one, and the seconds that took."""
-    names = [f"s{i}" for i in range(hosts)]
-    start = time.monotonic()
-    for i, host in enumerate(names):
-        await asyncio.sleep(max(0.0, start + i * window / hosts - time.monotonic()))  # schedule
-        await fail(host)
-    await capture.wait_for(
-        lambda _: all(("/storm", h) in notified.at for h in names),
-        timeout=window + 120,
-        what=f"notifications naming all {hosts} storm hosts",
-    )
-    last = max(notified.at[("/storm", h)] for h in names)
-    return len([d for d in capture.on("/storm") if d.at <= last]), last - start
 
 
 class FlipTarget:
@@ -276,17 +167,72 @@ async def pulseline_side(args: argparse.Namespace, workdir: Path) -> SideResult:
     """The same breaches and storm through pulseline: collector push, worker, webhook.
 
     A private stack as ``bench/alerts.py`` starts it (broker, VictoriaMetrics, one worker
-    loading :data:`RULES` and :func:`alertmanager_yml`, one collector), with that benchmark's
-    background load flowing; :func:`measure_breaches` and :func:`measure_storm` then run with
-    ``breach``/``clear``/``fail`` pushing ``breach,host=bN value=500`` (``value=0`` to clear)
-    and ``storm,host=sN value=500`` to the collector.
+    loading :data:`RULES`, that benchmark's 100 rules and :func:`alertmanager_yml`, one
+    collector), with that benchmark's background load flowing; :func:`measure_breaches` and
+    :func:`measure_storm` then run with ``breach``/``clear``/``fail`` pushing
+    ``breach,host=bN value=500`` (``value=0`` to clear) and ``storm,host=sN value=500`` to
+    the collector. Afterwards the Kafka timestamps of each breach's records tell where its
+    time went (:func:`stage_times`).
     """
-    raise NotImplementedError("pulseline's side needs the worker's webhook notifications")
+    notified = FirstNotified()
+    pushed: dict[str, float] = {}  # host -> wall clock (ms) of its breach's push
+    (workdir / "notify.yml").write_text(RULES)
+    (workdir / "load.yml").write_text(rule_file(breach=None))
+    async with AsyncExitStack() as stack:
+        capture = await stack.enter_async_context(WebhookCapture(listener=notified))
+        (workdir / "alertmanager.yml").write_text(alertmanager_yml(capture.url))
+        processes = ExitStack()
+        stack.push_async_callback(asyncio.to_thread, processes.close)
+        pipeline = await asyncio.to_thread(
+            processes.enter_context,
+            private_stack(
+                workdir,
+                [workdir / "notify.yml", workdir / "load.yml"],
+                {"PULSELINE_ALERTMANAGER__CONFIG": str(workdir / "alertmanager.yml")},
+            ),
+        )
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        url = f"{pipeline.collector}/api/v2/write?precision=ms"
 
+        async def push(line: str) -> None:
+            body = f"{line} {time.time_ns() // 1_000_000}".encode()
+            async with http.post(url, data=body) as response:
+                if response.status != 204:
+                    raise ProcessError(f"the collector answered {response.status} to {line}")
 
-def cut(latencies: list[float], percent: int) -> float:
-    """A percentile, within the measured range."""
-    return statistics.quantiles(latencies, n=100, method="inclusive")[percent - 1]
+        async def breach(host: str) -> None:
+            pushed[host] = time.time() * 1000
+            await push(f"breach,host={host} value=500")
+
+        async def clear(host: str) -> None:
+            await push(f"breach,host={host} value=0")
+
+        async def fail(host: str) -> None:
+            await push(f"storm,host={host} value=500")
+
+        with LoadProcess(url, args.rate, args.noise) as load:
+            await asyncio.sleep(args.warm)  # every rule group evaluated, the load flowing
+            load.check()
+            latencies = await measure_breaches(
+                capture, notified, breach, clear, args.breaches, args.spacing
+            )
+            storm, seconds = await measure_storm(
+                capture, notified, fail, args.storm_hosts, args.storm_window
+            )
+            load.check()
+        wall = time.time() - time.monotonic()  # the capture's clock to the wall clock
+        arrived = {host: (at + wall) * 1000 for (path, host), at in notified.at.items()}
+        measured = {f"b{i}" for i in range(WARMUP, WARMUP + args.breaches)}
+        splits = await stage_times(
+            pipeline, {h: pushed[h] for h in measured}, {h: arrived[h] for h in measured}
+        )
+    return SideResult(
+        f"pulseline (load {args.rate:,} + {args.noise:,} samples/s)",
+        latencies,
+        storm,
+        seconds,
+        stages(splits),
+    )
 
 
 def percentiles(latencies: list[float]) -> str:
@@ -306,10 +252,33 @@ def report(result: SideResult, args: argparse.Namespace) -> None:
         f"{args.storm_window:g} s: {result.storm_notifications} notifications until every "
         f"host was in one, {result.storm_seconds:.1f} s after the first failure"
     )
+    if result.stages:
+        print(f"notify: {result.name}: by stage: {result.stages}")
+
+
+def table(peer: SideResult, ours: SideResult) -> str:
+    """Both sides side by side, and the p99 ratio."""
+    rows = [("", "p50 ms", "p99 ms", "max ms", "storm notifications")]
+    for name, side in (("Prometheus + Alertmanager", peer), ("pulseline", ours)):
+        ms = [cut(side.latencies, 50), cut(side.latencies, 99), max(side.latencies)]
+        rows.append((name, *(f"{v * 1000:.0f}" for v in ms), str(side.storm_notifications)))
+    ratio = cut(peer.latencies, 99) / max(cut(ours.latencies, 99), 1e-9)
+    rows.append(("p99 ratio (peer / pulseline)", "", f"{ratio:.1f}x", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "notify: "
+        + "  ".join(
+            [row[0].ljust(widths[0])]
+            + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        )
+        for row in rows
+    )
 
 
 async def run(args: argparse.Namespace) -> list[SideResult]:
-    sides = [peer_side] if args.peer_only else [peer_side, pulseline_side]
+    sides = {"peer": [peer_side], "pulseline": [pulseline_side]}.get(
+        args.only, [peer_side, pulseline_side]
+    )
     results = []
     for side in sides:
         with tempfile.TemporaryDirectory(prefix="pulseline-bench-notify-") as workdir:
@@ -324,16 +293,14 @@ def main() -> int:
     parser.add_argument("--spacing", type=float, default=0.2, help="mean s between breaches")
     parser.add_argument("--storm-hosts", type=int, default=100)
     parser.add_argument("--storm-window", type=float, default=10.0)
-    parser.add_argument("--peer-only", action="store_true", help="measure the peer alone")
+    parser.add_argument("--rate", type=int, default=1_000, help="pulseline: samples/s rules read")
+    parser.add_argument("--noise", type=int, default=20_000, help="pulseline: samples/s unread")
+    parser.add_argument("--warm", type=float, default=15.0, help="pulseline: s of load first")
+    parser.add_argument("--only", choices=["peer", "pulseline"], help="measure one side alone")
     args = parser.parse_args()
     results = asyncio.run(run(args))
     if len(results) == 2:
-        peer, ours = results
-        ratio = cut(peer.latencies, 99) / max(cut(ours.latencies, 99), 1e-9)
-        print(
-            f"notify: pulseline is {ratio:.1f} times faster at p99; storm notifications: "
-            f"pulseline {ours.storm_notifications}, peer {peer.storm_notifications}"
-        )
+        print(table(*results))
     return 0
 
 
