@@ -164,7 +164,8 @@ class Downsampler(Generic[T]):
                 batch = None
             points = batch.points if batch is not None else ()
             test = counter_test(batch.types) if batch is not None else None
-            rows += engine.add_points(p, points, offset=offset, counters=test)
+            source = record.key.decode("utf-8", "replace") if record.key else ""
+            rows += engine.add_points(p, points, offset=offset, counters=test, source=source)
             self._held[p].append((offset, token, now))
             touched.add(p)
         return await self._finish(rows, touched)

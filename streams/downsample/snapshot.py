@@ -62,6 +62,7 @@ def encode(p: PartitionState, plan: WindowPlan) -> bytes:
             "windows_ms": plan.windows_ms,
             "little": sys.byteorder == "little",
             "max_ts": p.max_ts,
+            "sources": p.sources.to_json(),
             "wm": p.wm,
             "closed_to": p.closed_to,
             "final_to": p.final_to,
@@ -99,6 +100,7 @@ def decode(data: bytes, p: PartitionState, plan: WindowPlan) -> None:
         if len(values) != sum(head["lens"]):
             raise SnapshotError("snapshot is truncated: fewer values than its series need")
         p.max_ts, p.wm = head["max_ts"], head["wm"]
+        p.sources.load(head.get("sources", []))  # older snapshots have none
         p.closed_to, p.final_to = head["closed_to"], head["final_to"]
         p.offset = head["offset"]
         p.stats = DownsampleStats(**head["stats"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 
+from streams.downsample.eventtime import SourceClock
 from streams.downsample.layout import NO_TS
 from streams.downsample.rows import Late, SeriesKey
 
@@ -51,7 +52,10 @@ class PartitionState:
 
     Attributes:
         series: series key to its state array (see :mod:`streams.downsample.layout`).
-        max_ts: the highest event time seen (ms), or ``NO_TS``.
+        max_ts: the partition's event time (ms), or ``NO_TS``: the median of its sources'
+            newest timestamps (see :mod:`streams.downsample.eventtime`); it never goes back.
+        sources: each source's newest timestamp, and when it was last heard from.
+        sources_checked: the clock (ms) when quiet sources were last looked for.
         wm: the watermark (ms): windows ending at or before it are closed.
         closed_to: finest windows ending at or before this are closed; later ones open.
         final_to: finest windows ending at or before this are final; cascaded windows
@@ -71,13 +75,17 @@ class PartitionState:
         "max_ts",
         "offset",
         "series",
+        "sources",
+        "sources_checked",
         "stats",
         "transitions",
         "wm",
     )
 
-    def __init__(self, now_ms: int) -> None:
+    def __init__(self, now_ms: int, quiet_ms: int = 120_000) -> None:
         self.series: dict[SeriesKey, array[float]] = {}
+        self.sources = SourceClock(quiet_ms)
+        self.sources_checked = now_ms
         self.max_ts = NO_TS
         self.wm = NO_TS
         self.closed_to = NO_TS

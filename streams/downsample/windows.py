@@ -7,10 +7,13 @@ the rows it returns. Semantics, in one place:
   field. Booleans count as 0/1; strings are counted (``non_numeric``) and skipped.
 - **Windows** are event-time, aligned to the epoch (``[k*W, (k+1)*W)``). The finest tier
   is built from samples, each further tier from the final rows of the tier before it.
-- **Watermark**, per partition: the highest event time seen minus the allowed lateness,
+- **Watermark**, per partition: the partition's event time minus the allowed lateness,
   moved after each batch (so one batch never makes its own samples late), by
-  :meth:`WindowEngine.advance`, or by :meth:`WindowEngine.tick` on a quiet partition. A
-  window closes when the watermark reaches its end; see :mod:`streams.downsample.closing`.
+  :meth:`WindowEngine.advance`, or by :meth:`WindowEngine.tick` on a quiet partition. The
+  event time is the median of its sources' newest timestamps
+  (:mod:`streams.downsample.eventtime`): one source with a wrong clock cannot move it for the
+  others. A window closes when the watermark reaches its end; see
+  :mod:`streams.downsample.closing`.
 - **Rows** carry the window's *start* as timestamp (see :mod:`streams.downsample.rows`).
 - **Out of order** samples in an open window are placed exactly: the open windows' samples
   are buffered sorted, and aggregates are computed when a window closes.
@@ -71,6 +74,8 @@ class WindowEngine:
         settings: lateness, correction horizon, idle and future limits.
         counters: default counter test for :meth:`add_points`.
         clock: wall clock in ms (for :meth:`tick` and the future limit).
+        source_quiet_ms: a source not heard from for this long stops counting for its
+            partition's event time.
 
     Example:
         >>> engine = WindowEngine(settings=DownsampleSettings(lateness_s=0, correction_s=0))
@@ -87,8 +92,10 @@ class WindowEngine:
         *,
         counters: CounterTest | None = None,
         clock: Callable[[], int] = _wall_ms,
+        source_quiet_ms: int = 120_000,
     ) -> None:
         self.plan = WindowPlan.from_tiers(tiers)
+        self.source_quiet_ms = source_quiet_ms
         self.settings = settings or DownsampleSettings()
         self.counters = counters
         self.clock = clock
@@ -108,7 +115,7 @@ class WindowEngine:
     def _part(self, partition: int) -> PartitionState:
         p = self._parts.get(partition)
         if p is None:
-            p = self._parts[partition] = PartitionState(self.clock())
+            p = self._parts[partition] = PartitionState(self.clock(), self.source_quiet_ms)
         return p
 
     def add_points(
@@ -118,6 +125,7 @@ class WindowEngine:
         *,
         offset: int | None = None,
         counters: CounterTest | None = None,
+        source: str = "",
     ) -> list[Row]:
         """Count a batch of points; return the rows of windows that closed (or were corrected).
 
@@ -126,6 +134,8 @@ class WindowEngine:
             points: the batch, typically one Kafka record's.
             offset: the record's offset; a batch at or below the highest added is a replay.
             counters: overrides the engine's counter test for series first seen here.
+            source: who sent the batch (the record's key: a host, a target), for the
+                partition's event time.
         """
         p = self._part(partition)
         if offset is not None:
@@ -139,7 +149,7 @@ class WindowEngine:
         get = series.get
         open_from = p.closed_to
         future = now + self._future
-        maxts = p.max_ts
+        maxts = NO_TS
         intern = sys.intern
         offered = dups = nonnum = 0
         for m, tags, fields, ts in points:
@@ -181,10 +191,16 @@ class WindowEngine:
         stats.duplicates += dups
         stats.non_numeric += nonnum
         self._late.flush(p)
-        p.max_ts = maxts
         p.last_arrival = now
         if maxts != NO_TS:
-            self._closer.advance(p, maxts - self._lateness)
+            p.sources.observe(source, maxts, now)
+            if now - p.sources_checked >= self.source_quiet_ms // 4:
+                p.sources.forget_quiet(now)
+                p.sources_checked = now
+            event_time = p.sources.time()
+            if event_time > p.max_ts:
+                p.max_ts = event_time
+                self._closer.advance(p, event_time - self._lateness)
         return self._take(p)
 
     def _new(
@@ -303,7 +319,7 @@ class WindowEngine:
         Raises:
             SnapshotError: the data is not a snapshot of an engine with the same tiers.
         """
-        p = PartitionState(self.clock())
+        p = PartitionState(self.clock(), self.source_quiet_ms)
         _snapshot.decode(data, p, self.plan)
         self._parts[partition] = p
 

@@ -5,9 +5,12 @@ samples of every series its groups read (a :class:`~streams.promql.series.Sample
 :class:`~streams.rules.group.GroupEvaluator` per group. It evaluates:
 
 - a group whenever samples for it arrive, at the newest sample's timestamp (event time), so
-  a breach is seen as soon as its sample is; only what the arrived series can change is
-  evaluated (:mod:`streams.promql.scope`), so an arrival costs the rules and series it
-  touches, not the whole group;
+  a breach is seen as soon as its sample is, but never later than the clock (plus
+  ``skew_ms``): a sample from a source whose clock is ahead is evaluated when the clock
+  reaches it, and cannot move the group's evaluations into the future, where every other
+  series would look stale; only what the arrived series can change is evaluated
+  (:mod:`streams.promql.scope`), so an arrival costs the rules and series it touches, not
+  the whole group;
 - on a timer (:meth:`RuleRuntime.tick`), at the wall clock: the alerts whose ``for`` or
   ``keep_firing_for`` runs out, on time; and every group whole at its interval, for what
   arrivals cannot show (absence, series that went away).
@@ -134,6 +137,8 @@ class RuleRuntime:
         interval_s: how often :meth:`tick` evaluates a group whole, unless the group sets
             its own ``interval``.
         clock: wall clock in ms.
+        skew_ms: how far past the clock an arrival may evaluate a group (the clock
+            difference allowed between sources and workers).
     """
 
     def __init__(
@@ -144,12 +149,14 @@ class RuleRuntime:
         *,
         interval_s: float = 60.0,
         clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        skew_ms: int = 1000,
     ) -> None:
         self.router = router
         self.partitions = partitions
         self._states = states
         self._interval = round(interval_s * 1000)
         self._clock = clock
+        self._skew = skew_ms
         self._parts: dict[int, _Partition] = {}
         self._horizon = self._horizon_of(router)
 
@@ -211,8 +218,9 @@ class RuleRuntime:
         return added
 
     def on_records(self, partition: int, records: Iterable[Forwarded]) -> Outcome:
-        """Add forwarded samples; evaluate each group that got some at its newest timestamp,
-        for what the series that got samples can change."""
+        """Add forwarded samples; evaluate each group that got some at its newest timestamp
+        (at most the clock plus ``skew_ms``), for what the series that got samples can
+        change."""
         part = self._part(partition)
         add = part.store.add
         newest: dict[str, int] = {}
@@ -228,8 +236,9 @@ class RuleRuntime:
             if top is not None:
                 newest[record.group] = top
         outcome = Outcome()
+        latest = self._clock() + self._skew
         for group, ts in newest.items():
-            self._evaluate(part, group, ts, outcome, changed[group])
+            self._evaluate(part, group, min(ts, latest), outcome, changed[group])
         return outcome
 
     def _interval_of(self, group: str) -> int:

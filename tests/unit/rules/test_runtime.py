@@ -125,12 +125,14 @@ def test_a_breach_goes_pending_then_firing_and_a_restart_keeps_it(router: Router
     history = forward(router, [temp("a", 35.0, T0)], 1)
     restarted = RuleRuntime(router, 1, table, clock=clock)
     restarted.add_history(0, history)
+    clock.now = T0 + 60_000
     later = restarted.on_records(0, forward(router, [temp("a", 36.0, T0 + 60_000)], 2))
     assert [(e["state"], e["startsAt"]) for e in later.events] == [("firing", event["startsAt"])]
     table.update(states_of(later))
 
     again = RuleRuntime(router, 1, table, clock=clock)
     again.add_history(0, history + forward(router, [temp("a", 36.0, T0 + 60_000)], 2))
+    clock.now = T0 + 90_000
     quiet = again.on_records(0, forward(router, [temp("a", 37.0, T0 + 90_000)], 3))
     assert quiet.events == []  # still firing: not announced again
 
@@ -183,6 +185,26 @@ def test_evaluation_time_never_goes_back(router: Router) -> None:
         0, forward(router, [Point("door", {}, {"open": 0.0}, T0 + 595_000)], 2)
     )
     assert [e["evaluatedAt"] for e in again.events] == ["2023-11-14T22:23:20.002Z"]
+
+
+def test_a_sample_from_a_clock_ahead_does_not_move_evaluation_into_the_future(
+    router: Router,
+) -> None:
+    clock = Clock()
+    runtime = RuleRuntime(router, 1, {}, clock=clock)
+    runtime.on_records(0, forward(router, [temp("a", 20.0, T0)], 1))
+    # A room whose sensor's clock is nine minutes ahead: not evaluated before its time.
+    skewed = runtime.on_records(0, forward(router, [temp("b", 50.0, T0 + 540_000)], 2))
+    assert skewed.events == []
+    # Room a breaches 15 s later: seen at its own time, not against a stale series
+    # (evaluated nine minutes ahead, its sample would be past the 5-minute lookback).
+    clock.now = T0 + 15_000
+    breach = runtime.on_records(0, forward(router, [temp("a", 35.0, T0 + 15_000)], 3))
+    assert [(e["labels"]["room"], e["state"], e["evaluatedAt"]) for e in breach.events] == [
+        ("a", "pending", "2023-11-14T22:13:35.000Z")
+    ]
+    clock.now = T0 + 540_000  # the skewed sample's time comes: it is evaluated then
+    assert ("b", "pending") in {(e["labels"]["room"], e["state"]) for e in runtime.tick(0).events}
 
 
 def test_a_reload_keeps_the_state_of_alerts_that_remain(router: Router, tmp_path: Path) -> None:
