@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,7 +126,7 @@ def test_the_host_variable_lists_the_host_tag_of_the_raw_bucket() -> None:
     assert all("${host:regex}" in p["targets"][0]["query"] for p in model["panels"][:-1])
 
 
-def test_grafana_substitutes_only_v_names(tmp_path: Path) -> None:
+def test_grafana_substitutes_only_v_names() -> None:
     """Grafana replaces any ``word.timeRangeStart``/``bucket``/... in a query textually: the
     queries use those names after ``v.`` only."""
     macros = ("timeRangeStart", "timeRangeStop", "windowPeriod", "bucket", "defaultBucket",
