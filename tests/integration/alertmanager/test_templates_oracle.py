@@ -39,12 +39,7 @@ from streams.alertmanager.templates import (
 )
 from streams.stack.processes import ManagedProcess, free_port, http_ready
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        shutil.which("prometheus-alertmanager") is None, reason="needs prometheus-alertmanager"
-    ),
-]
+pytestmark = pytest.mark.integration
 
 CUSTOM_TEMPLATES = Path(__file__).with_name("custom.tmpl")
 SLACK_CUSTOM = {

@@ -361,10 +361,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def node_exporter() -> Iterator[str]:
-    if NODE_EXPORTER is None:
-        pytest.skip(
-            "prometheus-node-exporter is not installed (apt-get install -y prometheus-node-exporter)"
-        )
+    assert NODE_EXPORTER, "prometheus-node-exporter is not installed (make test installs it)"
     port = free_port()
     proc = subprocess.Popen(
         [NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"],

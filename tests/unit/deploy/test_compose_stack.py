@@ -28,10 +28,6 @@ COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 INIT = ROOT / "deploy" / "influxdb" / "init" / "pulseline.sh"
 ENTRYPOINT = ROOT / "deploy" / "docker" / "entrypoint.sh"
-needs_compose = pytest.mark.skipif(
-    shutil.which("docker-compose") is None,
-    reason="docker-compose is not installed (Debian package docker-compose)",
-)
 
 
 def compose(*args: str, env_file: Path | None = ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
@@ -48,15 +44,14 @@ def compose(*args: str, env_file: Path | None = ENV_EXAMPLE) -> subprocess.Compl
 @pytest.fixture(scope="module")
 def resolved() -> dict[str, Any]:
     """The configuration as ``docker-compose config`` resolves it with .env.example."""
-    if shutil.which("docker-compose") is None:
-        pytest.skip("docker-compose is not installed (Debian package docker-compose)")
+    # make test installs it (deploy/local/install-system-deps.sh test); a missing one fails
+    assert shutil.which("docker-compose"), "docker-compose is not installed (apt docker-compose)"
     result = compose("config")
     assert result.returncode == 0, result.stderr
     config: dict[str, Any] = yaml.safe_load(result.stdout)
     return config
 
 
-@needs_compose
 def test_config_is_valid_with_the_example_env(resolved: dict[str, Any]) -> None:
     assert set(resolved["services"]) >= {
         "kafka", "topics", "influxdb", "worker", "collector", "node-exporter", "webhook",
@@ -64,7 +59,6 @@ def test_config_is_valid_with_the_example_env(resolved: dict[str, Any]) -> None:
     }  # fmt: skip
 
 
-@needs_compose
 def test_without_secrets_config_refuses_naming_the_variable(tmp_path: Path) -> None:
     (tmp_path / "empty.env").write_text("")
     result = compose("config", env_file=tmp_path / "empty.env")
@@ -91,7 +85,6 @@ def test_the_example_env_has_every_variable_the_file_requires() -> None:
     assert all("change-me" in example[name] for name in required)
 
 
-@needs_compose
 def test_images_are_pinned(resolved: dict[str, Any]) -> None:
     for name, service in resolved["services"].items():
         if "build" in service:
@@ -102,7 +95,6 @@ def test_images_are_pinned(resolved: dict[str, Any]) -> None:
     assert resolved["services"]["influxdb"]["image"].startswith("influxdb:2.7.")
 
 
-@needs_compose
 def test_kafka_is_kraft_without_automatic_topics(resolved: dict[str, Any]) -> None:
     env = resolved["services"]["kafka"]["environment"]
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
@@ -115,7 +107,6 @@ def test_kafka_is_kraft_without_automatic_topics(resolved: dict[str, Any]) -> No
     assert resolved["services"]["topics"]["command"] == ["topics", "create"]
 
 
-@needs_compose
 def test_long_running_services_have_healthchecks_and_start_in_order(
     resolved: dict[str, Any],
 ) -> None:
@@ -132,7 +123,6 @@ def test_long_running_services_have_healthchecks_and_start_in_order(
     assert set(services["grafana"]["depends_on"]) == {"influxdb"}
 
 
-@needs_compose
 def test_the_worker_scales(resolved: dict[str, Any]) -> None:
     worker = resolved["services"]["worker"]
     assert "container_name" not in worker
@@ -140,7 +130,6 @@ def test_the_worker_scales(resolved: dict[str, Any]) -> None:
     assert worker["environment"]["PULSELINE_WORKER__WEB_HOST"] == "0.0.0.0"
 
 
-@needs_compose
 def test_tokens_reach_only_their_user(resolved: dict[str, Any]) -> None:
     services = resolved["services"]
 
