@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 class DeadLetterSender:
     """Produces dead letters to a DLQ topic and waits for Kafka's acknowledgement.
 
-    Headers: ``pulseline-reason``, ``pulseline-stage``, ``pulseline-source`` (``topic[p]@offset``).
-    A failed send is retried until it succeeds: the records are not acknowledged before.
+    A dead letter is the record as it came, or, when only some of its points were refused, a
+    batch of those points (with the record's key). Headers: ``pulseline-reason``,
+    ``pulseline-stage``, ``pulseline-source`` (``topic[p]@offset``). A failed send is retried
+    until it succeeds: the records are not acknowledged before.
     """
 
     def __init__(self, app: faust.App, topic: str, *, stage: str) -> None:
@@ -35,6 +37,8 @@ class DeadLetterSender:
                 ("pulseline-stage", self._stage),
                 ("pulseline-source", str(letter.ref).encode()),
             ]
+            if letter.value is not None:
+                record = InRecord(record.ref, record.key, letter.value)
             await self._send_one(record, headers)
 
     async def _send_one(self, record: InRecord, headers: list[tuple[str, bytes]]) -> None:

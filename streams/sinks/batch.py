@@ -1,9 +1,11 @@
 """Acknowledged batch writes with retries, back-pressure and dead-letter isolation.
 
 :class:`BatchSink` writes the line-protocol text of many Kafka records as few large
-requests. It returns only when every record is either acknowledged by the database or
+requests. It returns only when every line is either acknowledged by the database or
 isolated as a dead letter (see :mod:`streams.sinks.policy`); transient failures are retried
 forever with backoff, which blocks the caller and so the partition: Kafka keeps the rest.
+A refused request is split in halves until the refused records are alone, and a refused
+record in halves until its refused lines are alone: one bad point costs only itself.
 
 Example:
     >>> sink = BatchSink(writer, batch_lines=5000)  # doctest: +SKIP
@@ -48,10 +50,21 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A record that cannot be written, and why."""
+    """A record, or some lines of it, that cannot be written, and why.
+
+    Attributes:
+        ref: the record.
+        reason: the database's answer (to the first refused line).
+        lines: the positions of the refused lines in the record's text; None: the whole
+            record (its other lines, if any, are written).
+        value: what to send to the dead-letter topic instead of the record (the refused
+            points of it); None: the record as it came.
+    """
 
     ref: RecordRef
     reason: str
+    lines: tuple[int, ...] | None = None
+    value: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -124,7 +137,48 @@ class BatchSink:
         return groups
 
     async def _write_group(self, group: list[Pending], dead: list[DeadLetter]) -> None:
-        text = "\n".join(item.text for item in group)
+        refused = await self._send("\n".join(item.text for item in group), group)
+        if refused is None:
+            self.stats.lines_written += sum(item.lines for item in group)
+        elif len(group) > 1:
+            half = len(group) // 2
+            await self._write_group(group[:half], dead)
+            await self._write_group(group[half:], dead)
+        elif group[0].lines > 1:
+            await self._isolate_lines(group[0], refused, dead)
+        else:
+            self._dead(DeadLetter(group[0].ref, str(refused)), dead)
+
+    async def _isolate_lines(self, item: Pending, exc: SinkError, dead: list[DeadLetter]) -> None:
+        """Find the refused lines of a refused record, writing the others."""
+        lines = item.text.split("\n")
+        refused: list[tuple[int, SinkError]] = []
+
+        async def narrow(positions: list[int], exc: SinkError) -> None:
+            if len(positions) == 1:
+                refused.append((positions[0], exc))
+                return
+            half = len(positions) // 2
+            for part in (positions[:half], positions[half:]):
+                failed = await self._send("\n".join(lines[i] for i in part), [item])
+                if failed is None:
+                    self.stats.lines_written += len(part)
+                else:
+                    await narrow(part, failed)
+
+        await narrow(list(range(len(lines))), exc)
+        bad = tuple(i for i, _ in refused)
+        more = f" (and {len(bad) - 1} more of its lines)" if len(bad) > 1 else ""
+        self._dead(DeadLetter(item.ref, f"{refused[0][1]}{more}", bad), dead)
+
+    def _dead(self, letter: DeadLetter, dead: list[DeadLetter]) -> None:
+        which = "" if letter.lines is None else f" lines {list(letter.lines)[:10]}"
+        log.error("dead letter %s%s: %s", letter.ref, which, letter.reason)
+        self.stats.dead_letters += 1
+        dead.append(letter)
+
+    async def _send(self, text: str, group: Sequence[Pending]) -> SinkError | None:
+        """Write ``text``, retrying transient failures; the error when it was refused."""
         attempt = 0
         while True:
             self.stats.requests += 1
@@ -143,25 +197,13 @@ class BatchSink:
                     await self._sleep(delay)
                     continue
                 self.stats.blocked = False
-                await self._isolate(group, exc, dead)
-                return
+                return exc
             self.stats.blocked = False
             if attempt:
                 log.warning(
                     "bucket %r: write succeeded after %d retries", self.writer.bucket, attempt
                 )
-            self.stats.lines_written += sum(item.lines for item in group)
-            return
-
-    async def _isolate(self, group: list[Pending], exc: SinkError, dead: list[DeadLetter]) -> None:
-        if len(group) == 1:
-            log.error("dead letter %s: %s", group[0].ref, exc)
-            self.stats.dead_letters += 1
-            dead.append(DeadLetter(group[0].ref, str(exc)))
-            return
-        half = len(group) // 2
-        await self._write_group(group[:half], dead)
-        await self._write_group(group[half:], dead)
+            return None
 
     def _count_failure(self, exc: SinkError) -> None:
         self.stats.failed_requests += 1
@@ -169,7 +211,9 @@ class BatchSink:
         key = "none" if exc.status is None else str(exc.status)
         self.stats.failures_by_status[key] = self.stats.failures_by_status.get(key, 0) + 1
 
-    def _log_retry(self, exc: SinkError, attempt: int, delay: float, group: list[Pending]) -> None:
+    def _log_retry(
+        self, exc: SinkError, attempt: int, delay: float, group: Sequence[Pending]
+    ) -> None:
         # Log the first failure and then every tenth, so an outage is visible but not a flood.
         if attempt % 10 == 0:
             first, last = group[0].ref, group[-1].ref

@@ -56,6 +56,12 @@ class SinkCollector(Collector):
                     "they came.",
                 ),
                 (
+                    "pulseline_sink_dead_points",
+                    "Points of decodable records that line protocol cannot carry or the database "
+                    "refused, each sent to the dead-letter topic in a batch of its record's "
+                    "refused points; the record's other points are written.",
+                ),
+                (
                     "pulseline_sink_lines_written",
                     "Line-protocol lines the database acknowledged (2xx); only then is the "
                     "offset committed.",
@@ -71,8 +77,9 @@ class SinkCollector(Collector):
                 ),
                 (
                     "pulseline_sink_dead_letters",
-                    "Records (or rows) the database refused as bad data (400, 413, 422), sent to "
-                    "the dead-letter topic with the reason.",
+                    "Records (or rows) with data refused (400, 413, 422, or unwritable points), "
+                    "sent to the dead-letter topic with the reason: whole when undecodable, "
+                    "else their refused points.",
                 ),
             )
         }
@@ -95,6 +102,7 @@ class SinkCollector(Collector):
                 families["pulseline_sink_points"].add_metric([tier], r.points)
                 families["pulseline_sink_samples"].add_metric([tier], r.samples)
                 families["pulseline_sink_undecodable_records"].add_metric([tier], r.undecodable)
+                families["pulseline_sink_dead_points"].add_metric([tier], r.dead_points)
             families["pulseline_sink_lines_written"].add_metric([tier], s.lines_written)
             families["pulseline_sink_write_requests"].add_metric([tier], s.requests)
             families["pulseline_sink_write_retries"].add_metric([tier], s.retries)

@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from conftest import Pipeline, Tsdb, read_topic, wait_for
 
-from streams.records import Point, encode_batch
+from streams.records import Point, decode_batch, encode_batch
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +39,19 @@ def test_undecodable_record_goes_to_the_dlq_with_reason_and_provenance(
     assert headers["pulseline-reason"].startswith(b"undecodable record: value is not JSON")
     assert headers["pulseline-stage"] == b"raw-sink"
     assert headers["pulseline-source"].startswith(pipeline.raw_topic.encode() + b"[")
+
+
+def test_a_point_that_cannot_be_written_goes_to_the_dlq_alone(
+    pipeline: Pipeline, tsdb: Tsdb, broker: str
+) -> None:
+    ts = (int(time.time()) - 120) * 1000
+    points = [Point("dlqmixed", {"host": f"h{i}"}, {"value": float(i)}, ts) for i in range(50)]
+    points[17] = Point("dlqmixed", {"host": "line\nbreak"}, {"value": -1.0}, ts)
+    asyncio.run(_produce(broker, pipeline.raw_topic, [(b"mixed", encode_batch(points))]))
+    pipeline.worker()
+    wait_for(lambda: tsdb.count('{__name__="dlqmixed_value"}') == 49, 90, "the 49 good points")
+    letters = read_topic(broker, pipeline.raw_topic + ".dlq", expect=1)
+    assert len(letters) == 1
+    value, headers = letters[0]
+    assert decode_batch(value) == [points[17]]
+    assert headers["pulseline-reason"].startswith(b"unwritable point: dlqmixed")

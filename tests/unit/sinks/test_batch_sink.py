@@ -59,3 +59,20 @@ async def test_empty_records_are_not_written() -> None:
     writer, waits = CollectingWriter(refuse="bad"), []
     assert await _sink(writer, waits).write([Pending(RecordRef("t", 0, 0), "", 0)]) == []
     assert writer.attempts == 0
+
+
+async def test_a_refused_record_is_narrowed_down_to_its_refused_lines() -> None:
+    writer, waits = CollectingWriter(refuse="bad"), []
+    sink = _sink(writer, waits, batch_lines=10_000)
+    lines = [f"m,host=h{i} v={i} 1" for i in range(1000)]
+    lines[10], lines[777] = "bad v=1 1", "bad v=2 1"
+    item = Pending(RecordRef("t", 0, 9), "\n".join(lines), len(lines))
+    dead = await sink.write([item, *_items(3)])
+    assert [(d.ref.offset, d.lines) for d in dead] == [(9, (10, 777))]
+    assert "and 1 more of its lines" in dead[0].reason
+    written = [line for b in writer.bodies for line in b.splitlines()]
+    assert sorted(written) == sorted(
+        [*lines[:10], *lines[11:777], *lines[778:], *(i.text for i in _items(3))]
+    )
+    assert sink.stats.lines_written == 1001
+    assert sink.stats.requests < 50  # halves, not one request per line

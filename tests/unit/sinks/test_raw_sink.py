@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from streams.records import Point, UInt, encode_batch
+from streams.records import Point, UInt, decode_batch, decode_record, encode_batch
 from streams.sinks.batch import BatchSink, RecordRef
 from streams.sinks.raw import InRecord, RawSink
 from streams.testing import CollectingWriter
@@ -38,3 +38,35 @@ async def test_undecodable_records_are_dead_letters_and_the_rest_is_written() ->
     ]
     assert writer.bodies == ["m v=1.0 5"]
     assert sink.stats.undecodable == 2
+
+
+async def test_a_refused_point_is_a_dead_letter_alone_and_its_record_is_written() -> None:
+    # One record of 2,000 points of many hosts, one of which the database refuses.
+    writer = CollectingWriter(refuse="host=bad")
+    sink = RawSink(BatchSink(writer, batch_lines=5000))
+    points = [Point("cpu", {"host": f"h{i}"}, {"v": float(i)}, 1000 + i) for i in range(2000)]
+    points[1234] = Point("cpu", {"host": "bad"}, {"v": -1.0}, 5000)
+    value = encode_batch(points, {"cpu": "gauge"})
+    dead = await sink.process([_record(3, value), _record(4, encode_batch(points[:5]))])
+    assert [(d.ref.offset, d.reason) for d in dead] == [(3, dead[0].reason)]
+    assert "unable to parse" in dead[0].reason  # the database's answer
+    assert dead[0].value is not None
+    assert decode_record(dead[0].value) == (points[1234:1235], {"cpu": "gauge"})
+    written = {line for body in writer.bodies for line in body.splitlines()}
+    assert len(written) == 1999  # every point but the refused one (the 5 repeat 5 lines)
+    assert "cpu,host=bad v=-1.0 5000" not in written
+    assert sink.stats.dead_points == 1
+
+
+async def test_a_point_line_protocol_cannot_carry_is_a_dead_letter_alone() -> None:
+    writer = CollectingWriter()
+    sink = RawSink(BatchSink(writer, batch_lines=100))
+    points = [
+        Point("cpu", {"host": "a"}, {"v": 1.0}, 1000),
+        Point("cpu", {"host": "line\nbreak"}, {"v": 2.0}, 2000),
+        Point("cpu", {"host": "b"}, {"v": 3.0}, 3000),
+    ]
+    dead = await sink.process([_record(0, encode_batch(points))])
+    assert writer.bodies == ["cpu,host=a v=1.0 1000\ncpu,host=b v=3.0 3000"]
+    assert [d.reason.split(":")[0] for d in dead] == ["unwritable point"]
+    assert dead[0].value is not None and decode_batch(dead[0].value) == [points[1]]
