@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -34,8 +35,12 @@ def labels_of(mapping: Mapping[str, str]) -> Labels:
     return tuple(sorted((k, v) for k, v in mapping.items() if v != ""))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fingerprint(labels: Labels) -> str:
     """Alertmanager's fingerprint of a label set, as 16 hex digits.
+
+    Remembered for the most recent label sets: an alert is rebuilt each time a group's
+    state is read back, and the hash is a Python loop over every byte of its labels.
 
     >>> fingerprint(())
     'cbf29ce484222325'

@@ -258,11 +258,14 @@ class Silences:
             was firing at some instant while the silence was active; one that muted nothing
             yet stays.
         """
+        candidates = [
+            s for s in self._by_id.values() if s.expire_on_resolve and s.state(now) == "active"
+        ]
+        if not candidates:
+            return []  # the usual case, checked at every tick: the alerts are not looked at
         known = [(a, a.label_map()) for a in alerts]
         written: list[Silence] = []
-        for s in list(self._by_id.values()):
-            if not s.expire_on_resolve or s.state(now) != "active":
-                continue
+        for s in candidates:
             muted = [
                 a
                 for a, labels in known

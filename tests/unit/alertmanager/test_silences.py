@@ -5,6 +5,7 @@ observed on Alertmanager 0.25's ``/api/v2/silences``.
 """
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -249,6 +250,19 @@ def test_silences_without_the_flag_stay() -> None:
     store = _store()
     store.set(_draft("alertname=A", 0.0, 1000.0), now=0.0)
     assert store.expire_resolved([_alert(5.0, 1.0)], now=10.0) == []
+
+
+def test_without_a_silence_to_expire_on_resolve_the_alerts_are_not_read() -> None:
+    # Asked at every tick of every worker: the cluster's alerts are only looked at when an
+    # active silence may expire on resolve.
+    def unread() -> Iterator[Alert]:
+        raise AssertionError("the alerts were read")
+        yield  # pragma: no cover
+
+    store = _store()
+    store.set(_draft("alertname=A", 0.0, 1000.0), now=0.0)
+    store.set(_draft("alertname=B", 0.0, 5.0, expire_on_resolve=True), now=0.0)  # ended
+    assert store.expire_resolved(unread(), now=10.0) == []
 
 
 def test_ended_between_gc_and_the_topic_round_trip() -> None:
