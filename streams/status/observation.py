@@ -61,6 +61,7 @@ class Scrape:
         metrics: its samples; None when it could not be read.
         error: why it could not be read, or empty.
         page: a scraping collector's ``/targets``; None for workers and push-only collectors.
+        member: the collector's id in the members topic, when its URL was derived from it.
     """
 
     kind: ProcessKind
@@ -68,6 +69,12 @@ class Scrape:
     metrics: Metrics | None
     error: str = ""
     page: CollectorPage | None = None
+    member: str = ""
+
+    @property
+    def name(self) -> str:
+        """A collector's member id, as its ``/targets`` or the members topic gives it."""
+        return self.page.member if self.page is not None else self.member
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,21 +188,24 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
         return response.status, await response.read()
 
 
-async def scrape(session: aiohttp.ClientSession, kind: ProcessKind, url: str) -> Scrape:
-    """Read one process's ``/metrics`` (and a collector's ``/targets``)."""
+async def scrape(
+    session: aiohttp.ClientSession, kind: ProcessKind, url: str, member: str = ""
+) -> Scrape:
+    """Read one process's ``/metrics`` (and a collector's ``/targets``); ``member`` is the
+    collector's id when its URL was derived from it."""
     try:
         status, body = await _get(session, f"{url}/metrics")
         if status != 200:
-            return Scrape(kind, url, None, f"/metrics answered {status}")
+            return Scrape(kind, url, None, f"/metrics answered {status}", member=member)
         metrics = Metrics.parse(body.decode(errors="replace"), f"{url}/metrics")
         page = None
         if kind == "collector":
             status, body = await _get(session, f"{url}/targets")
             if status == 200:
                 page = CollectorPage.from_json(orjson.loads(body))
-        return Scrape(kind, url, metrics, "", page)
+        return Scrape(kind, url, metrics, "", page, member)
     except (aiohttp.ClientError, TimeoutError, ExpositionError, ValueError) as exc:
-        return Scrape(kind, url, None, str(exc) or type(exc).__name__)
+        return Scrape(kind, url, None, str(exc) or type(exc).__name__, member=member)
 
 
 async def firing(urls: Sequence[str]) -> tuple[tuple[dict[str, Any], ...], str]:
@@ -253,15 +256,18 @@ async def observe(
         problems.append(str(exc) or type(exc).__name__)
     announced = [m.url for m in members if m.url]
     workers = list(dict.fromkeys([*targets.workers, *(announced or [targets.default_worker])]))
-    members_urls = [u for u in (member_url(m) for m in live) if u]
-    collectors = list(
-        dict.fromkeys([*targets.collectors, targets.default_collector, *members_urls])
-    )
+    named = list(dict.fromkeys([*targets.collectors, targets.default_collector]))
     timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         scrapes = await asyncio.gather(
             *(scrape(session, "worker", u) for u in workers),
-            *(scrape(session, "collector", u) for u in collectors),
+            *(scrape(session, "collector", u) for u in named),
+        )
+        # Then the live members that none of the collectors read so far says it is.
+        known = {s.page.member for s in scrapes if s.page is not None}
+        unknown = [(m, member_url(m)) for m in live if m not in known]
+        scrapes += await asyncio.gather(
+            *(scrape(session, "collector", url, member=m) for m, url in unknown if url)
         )
     alerts, problem = await firing([s.url for s in scrapes if s.kind == "worker" and s.metrics])
     if problem:
@@ -282,7 +288,7 @@ async def observe(
 
 
 def _one_per_collector(scrapes: Sequence[Scrape]) -> tuple[Scrape, ...]:
-    """The scrapes, a collector reached at two URLs (its member id and the settings') once."""
+    """The scrapes, a collector reached at two URLs (a `--collector` and the settings') once."""
     seen: set[str] = set()
     kept = []
     for s in scrapes:

@@ -88,7 +88,8 @@ class CollectorRow:
     """One collector: reachable or not, its ingest rates and its targets.
 
     Attributes:
-        name: its member id; empty for a collector that does not scrape (push only).
+        name: its member id; empty for a collector that does not scrape (push only) or was
+            not reached at a URL of the settings.
         url: its base URL, or empty when only its heartbeats are known.
         up: whether its ``/metrics`` answered.
         samples_per_s: pushed samples Kafka acknowledged per second.
@@ -220,15 +221,14 @@ def collector_rows(before: Observation | None, after: Observation) -> list[Colle
         if scrape.kind != "collector":
             continue
         page = scrape.page
-        if page is not None:
-            seen.add(page.member)
+        seen.add(scrape.name)
         rates = {
             field: process_rate(before, after, scrape.url, _metric(metric))
             for field, metric in COLLECTOR_RATES.items()
         }
         rows.append(
             CollectorRow(
-                page.member if page else "",
+                scrape.name,
                 scrape.url,
                 scrape.metrics is not None,
                 rates["samples_per_s"],

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from conftest import Pipeline, Tsdb, wait_for
 
 from streams.alertmanager.client import AlertmanagerClient
+from streams.stack.processes import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -143,3 +145,46 @@ def test_status_shows_owners_then_the_real_lag_after_the_worker_stopped(
     for partition, lag in expected.items():
         assert table[partition][3] == f"{lag:,}"
         assert table[partition][4] == "unassigned"
+
+
+def test_status_finds_scraping_collectors_by_the_settings_and_by_their_heartbeats(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # Collector A listens where the settings say; B only announces itself in the members
+    # topic, with an id that is its address. Three targets: both collectors and a dead port.
+    other = free_port()
+    config = tmp_path / "scrape.yml"
+    a = pipeline.env["PULSELINE_COLLECTOR__LISTEN"]
+    b = f"127.0.0.1:{other}"
+    config.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: collectors\n    static_configs: [{{targets: ['{a}', '{b}', '127.0.0.1:1']}}]\n"
+    )
+    scraping = {"PULSELINE_COLLECTOR__SCRAPE_CONFIG": str(config)}
+    pipeline.collector("collector-a", env={**scraping, "PULSELINE_COLLECTOR__MEMBER_ID": "a"})
+    pipeline.collector(
+        "collector-b",
+        env={**scraping, "PULSELINE_COLLECTOR__LISTEN": b, "PULSELINE_COLLECTOR__MEMBER_ID": b},
+    )
+
+    def collectors() -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in status_json(pipeline, interval="2")["collectors"]}
+
+    def settled(rows: dict[str, dict[str, Any]]) -> bool:
+        return (
+            set(rows) == {"a", b}
+            and sum(r["targets"] or 0 for r in rows.values()) == 3
+            and sum(r["targets_down"] or 0 for r in rows.values()) == 1
+            # The ring may give every target to one of them: both rates known, some scraping.
+            and all(r["scrapes_per_s"] is not None for r in rows.values())
+            and sum(r["scrapes_per_s"] for r in rows.values()) > 0
+        )
+
+    deadline = time.monotonic() + 90
+    while not settled(rows := collectors()):
+        assert time.monotonic() < deadline, f"collectors not as expected: {rows}"
+        time.sleep(1)
+    assert rows["a"]["url"] == pipeline.collector_url  # from the settings
+    assert rows[b]["url"] == f"http://{b}"  # from its heartbeats
+    assert all(r["up"] for r in rows.values())

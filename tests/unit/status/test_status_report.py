@@ -166,3 +166,18 @@ def test_a_worker_that_does_not_answer_is_down_and_left_out_of_sums() -> None:
     assert status.tiers[0].lines_written == 100.0
     assert [(w.up, w.error) for w in status.workers] == [(True, ""), (False, "connection refused")]
     assert status.to_json()["workers"][1]["error"] == "connection refused"
+
+
+def test_a_member_whose_address_does_not_answer_is_one_row_with_the_reason() -> None:
+    look = _look(0.0, 0, 0, 0, 0)
+    unreachable = Scrape("collector", "http://c2:9091", None, "Cannot connect", member="c2:9091")
+    look = Observation(
+        look.at, look.wall, look.group, scrapes=(*look.scrapes, unreachable),
+        collector_members=("c1:9091", "c2:9091"),
+    )  # fmt: skip
+    rows = build_status(None, look, LAYOUT).collectors
+    assert [(r.name, r.url, r.up, r.error) for r in rows] == [
+        ("c1:9091", "http://c1:9091", True, ""),
+        ("", "http://127.0.0.1:9091", True, ""),
+        ("c2:9091", "http://c2:9091", False, "Cannot connect"),
+    ]
