@@ -6,8 +6,8 @@ Commands::
     pulseline dlq replay [--topic T] [--since TIME] [--reason TEXT] [--dry-run]
 
 ``--topic`` names the source topic (default ``topics.raw``); its dead letters are in
-``T`` + ``topics.dlq_suffix``. A replay sends each selected record's key and value back to
-``T`` unchanged (the same key lands on the same partition), waits for Kafka to acknowledge
+``T`` + ``topics.dlq_suffix``. A replay sends each selected dead letter's key and value back
+to ``T`` as they are (the same key lands on the same partition), waits for Kafka to acknowledge
 them all, and reports what it moved. Dead letters stay in their topic (Kafka deletes records
 only by retention), so the report ends with the ``--since`` that replays only newer ones
 next time. Replaying a record twice is harmless: the raw sink's writes are idempotent (the

@@ -1,8 +1,9 @@
 """Dead letters as an operator sees them: what was refused, when, from where and why.
 
-A stage that cannot handle a record (the raw sink, when the database refuses it as bad data
-or it is not a pulseline batch) produces the record unchanged to the topic's dead-letter
-topic (``metrics.raw.dlq``), with headers saying why:
+A stage that cannot handle a record produces a dead letter to the topic's dead-letter topic
+(``metrics.raw.dlq``): the raw sink sends the points the database refused as bad data (a
+batch record of just those points, with the record's key) or a record that is not a batch as
+it came, with headers saying why:
 
 =====================  ==============================================================
 header                 value
@@ -50,7 +51,7 @@ class Letter:
         offset: its offset there.
         timestamp_ms: when it was dead-lettered (the record's timestamp, Unix ms).
         key: the original record's key.
-        value: the original record's value, unchanged.
+        value: what was refused: the original record, or a batch of its refused points.
         headers: the record's headers.
     """
 

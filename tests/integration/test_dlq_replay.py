@@ -1,6 +1,7 @@
-"""``pulseline dlq show`` and ``dlq replay`` on real processes: a record the database refuses
-(413 from a gateway in front of it whose body limit is too small) is dead-lettered; once the
-limit is raised, a replay sends it back and it lands, every sample of it."""
+"""``pulseline dlq show`` and ``dlq replay`` on real processes: points the database refuses
+(422 from a gateway in front of it whose write policy does not allow their measurement) are
+dead-lettered, the rest of their record is written; once the policy is fixed, a replay sends
+the dead letter back and its points land, every one."""
 
 from __future__ import annotations
 
@@ -17,21 +18,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from conftest import Pipeline, Tsdb, read_topic, topic_size, wait_for
 
+from streams.records import decode_batch
 from streams.stack.processes import free_port
 
 pytestmark = pytest.mark.integration
 
-BIG_LINES = 300
-"""Lines of the body that is too large for the gateway until it is fixed."""
+REFUSED, WRITTEN = 20, 50
+"""Points of the refused measurement and of another one, in one pushed body (one record)."""
 
 
 class Gateway:
-    """A reverse proxy in front of the TSDB that answers 413 to bodies over ``limit`` bytes
-    (after gunzip), as nginx's ``client_max_body_size`` does; None: no limit."""
+    """A reverse proxy in front of the TSDB whose write policy refuses, with 422, any request
+    holding a line of the measurement ``refuse`` (None: everything goes through)."""
 
-    def __init__(self, upstream: str, limit: int | None) -> None:
+    def __init__(self, upstream: str, refuse: str | None) -> None:
         self.upstream = upstream
-        self.limit = limit
+        self.refuse = refuse
         self.refused = 0
         gateway = self
 
@@ -39,9 +41,11 @@ class Gateway:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 plain = gzip.decompress(body) if self.headers.get("Content-Encoding") else body
-                if gateway.limit is not None and len(plain) > gateway.limit:
+                refuse = gateway.refuse
+                if refuse is not None and f"\n{refuse},".encode() in b"\n" + plain:
                     gateway.refused += 1
-                    self._answer(413, b'{"code":"too large","message":"request body too large"}')
+                    message = f'{{"code":"unprocessable entity","message":"{refuse}: not allowed"}}'
+                    self._answer(422, message.encode())
                     return
                 request = urllib.request.Request(
                     gateway.upstream + self.path, data=body, method="POST"
@@ -76,7 +80,7 @@ class Gateway:
 
 @pytest.fixture
 def gateway(tsdb: Tsdb) -> Iterator[Gateway]:
-    proxy = Gateway(tsdb.url, limit=8_000)
+    proxy = Gateway(tsdb.url, refuse="dlqheld")
     proxy.thread.start()
     yield proxy
     proxy.server.shutdown()
@@ -97,59 +101,55 @@ def dlq(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
     return run
 
 
-def test_a_refused_record_is_replayed_after_the_fix_and_lands(
+def test_refused_points_are_replayed_after_the_fix_and_land(
     pipeline: Pipeline, tsdb: Tsdb, broker: str, gateway: Gateway
 ) -> None:
     pipeline.env["PULSELINE_INFLUX__URL"] = gateway.url
-    pipeline.env["PULSELINE_INFLUX__GZIP"] = "false"
     pipeline.worker()
     pipeline.collector()
     ts = (int(time.time()) - 120) * 1000
-    big = "\n".join(
-        f"dlqbig,host=big,series=s{i:04d},padding=xxxxxxxxxxxxxxxxxxxx value={i} {ts}"
-        for i in range(BIG_LINES)
-    )
-    assert len(big) > gateway.limit  # type: ignore[operator]
-    assert pipeline.push(big.encode())[0] == 204
-    assert pipeline.push(f"dlqsmall,host=small value=1 {ts}".encode())[0] == 204
+    lines = [f"dlqok,host=mixed,series=s{i} value={i} {ts}" for i in range(WRITTEN)]
+    lines += [f"dlqheld,host=mixed,series=s{i} value={i} {ts}" for i in range(REFUSED)]
+    assert pipeline.push("\n".join(sorted(lines)).encode())[0] == 204
 
-    # The small record is written; the big one is isolated and dead-lettered with the reason.
-    wait_for(lambda: tsdb.count('{__name__="dlqsmall_value"}') == 1, 90, "the small record")
+    # The record's other points are written; the refused ones are one dead letter, with why.
+    wait_for(lambda: tsdb.count('{__name__="dlqok_value"}') == WRITTEN, 90, "the allowed points")
     dead = pipeline.raw_topic + ".dlq"
     [(value, headers)] = read_topic(broker, dead, expect=1)
-    assert value.decode().count("dlqbig") == BIG_LINES
-    assert b"413" in headers["pulseline-reason"]
-    assert tsdb.count('{__name__="dlqbig_value"}') == 0
+    held = decode_batch(value)
+    assert sorted(p.tags["series"] for p in held) == sorted(f"s{i}" for i in range(REFUSED))
+    assert {p.measurement for p in held} == {"dlqheld"}
+    assert b"422" in headers["pulseline-reason"]
+    assert tsdb.count('{__name__="dlqheld_value"}') == 0
 
     shown = dlq(pipeline, "show").stdout.splitlines()
     assert shown[0].startswith(f"{dead}[")
-    assert f"from {pipeline.raw_topic}[" in shown[0] and "raw-sink  key=big" in shown[0]
-    assert shown[1].startswith("    reason: bucket 'metrics': ") and "answered 413" in shown[1]
+    assert f"from {pipeline.raw_topic}[" in shown[0] and "raw-sink  key=mixed" in shown[0]
+    assert shown[1].startswith("    reason: bucket 'metrics': ") and "answered 422" in shown[1]
     assert shown[-1].startswith(f"{dead}: 1 record (")
 
-    # A dry run moves nothing; the cause is fixed; the replay moves the record back.
+    # A dry run moves nothing; the cause is fixed; the replay moves the letter back.
     before = topic_size(broker, pipeline.raw_topic)
     dry = dlq(pipeline, "replay", "--dry-run").stdout
     assert "would move 1 record (" in dry
     assert topic_size(broker, pipeline.raw_topic) == before
-    gateway.limit = None
-    moved = dlq(pipeline, "replay", "--reason", "413").stdout.splitlines()
+    gateway.refuse = None
+    moved = dlq(pipeline, "replay", "--reason", "422").stdout.splitlines()
     assert moved[0].startswith(f"moving {dead}[")
     assert moved[-2].startswith("moved 1 record (") and moved[-2].endswith(
         f"from {dead} to {pipeline.raw_topic}"
     )
     assert topic_size(broker, pipeline.raw_topic) == before + 1
 
-    wait_for(
-        lambda: tsdb.count('{__name__="dlqbig_value"}') == BIG_LINES, 90, "the replayed record"
-    )
-    exported = tsdb.export('{__name__="dlqbig_value"}')
+    wait_for(lambda: tsdb.count('{__name__="dlqheld_value"}') == REFUSED, 90, "the replayed points")
+    exported = tsdb.export('{__name__="dlqheld_value"}')
     assert sorted(v for series in exported.values() for v in series.values()) == [
-        float(i) for i in range(BIG_LINES)
+        float(i) for i in range(REFUSED)
     ]
+    assert tsdb.count('{__name__="dlqok_value"}') == WRITTEN
     assert topic_size(broker, dead) == 1  # written this time, not dead-lettered again
 
-    # The hint for next time selects nothing: the record was moved already.
+    # The hint for next time selects nothing: the letter was moved already.
     since = moved[-1].rpartition("--since ")[2]
     again = dlq(pipeline, "replay", "--since", since).stdout
     assert again.strip() == f"moved 0 records from {dead} to {pipeline.raw_topic}"
