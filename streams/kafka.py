@@ -178,6 +178,11 @@ async def ensure_topics(
                 if code not in (0, 36):  # 36: created meanwhile by someone else
                     raise TopicError(f"cannot create topic {name!r}: error {code} {message}")
         described = await admin.describe_topics(list(layout))
+        for _ in range(50):  # a topic just created may be described before its partitions
+            if all(d["partitions"] for d in described):
+                break
+            await asyncio.sleep(0.2)
+            described = await admin.describe_topics(list(layout))
         wrong = [
             f"{d['topic']!r} has {len(d['partitions'])}, not {layout[d['topic']]}"
             for d in described
