@@ -7,7 +7,10 @@
 - ``am-dispatch`` reads ``alerts.groups`` into the partition's
   :class:`~streams.alertmanager.dispatch.Dispatcher`; its state (groups, pending
   notifications, notification log) goes to the ``alertmanager-groups`` table, co-partitioned
-  with ``alerts.groups``, before the input is acknowledged.
+  with ``alerts.groups``, before the input is acknowledged. An alert enters its group at the
+  instant it was received, and a partition's flushes wait (``alertmanager.catch_up_s`` at
+  most) until am-dispatch has read the alerts received before them, so that the way through
+  Kafka changes neither when a group is notified nor what it carries.
 - a timer (``alertmanager.tick_s``) flushes the groups that are due; every decided
   notification is saved as pending, sent in a task of its own with retries, and recorded
   as delivered afterwards. After a restart the new owner sends the pending ones again,
@@ -41,6 +44,7 @@ from agents.alertmanager_api import add_routes
 from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
+from streams.alertmanager.catchup import CatchUp
 from streams.alertmanager.dispatch import DispatchStats
 from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
@@ -170,6 +174,8 @@ def register_alertmanager(
     lock = asyncio.Lock()  # one change of the dispatchers at a time
     sending: dict[str, asyncio.Task[None]] = {}
     owned: set[int] = set()
+    read: dict[int, int] = {}  # the next alerts.groups offset am-dispatch reads, by partition
+    catch_up = CatchUp(conf.catch_up_s)
     next_gc = [0.0]  # when the silences are next checked for retention
 
     def partition_of(group_key: str) -> int:
@@ -260,7 +266,17 @@ def register_alertmanager(
         due = dispatcher.next_due()
         if due is None or due > now:
             return []
+        if not catch_up.ready(partition, now, read.get(partition), end_of(partition)):
+            return []  # alerts received before now are still on their way: wait for them
         return dispatcher.due(now, view.muting())
+
+    def end_of(partition: int) -> int | None:
+        """The end offset of a partition of alerts.groups, as the consumer last saw it."""
+        try:
+            end: int | None = app.consumer.highwater(TP(topics.alert_groups, partition))
+        except Exception:  # not started, stopping, mid-rebalance: not known
+            return None
+        return end
 
     async def settle(acks: Sequence[Awaitable[Any]], decided: Decided) -> None:
         """Wait until Kafka holds the changes, then send what was decided.
@@ -372,6 +388,7 @@ def register_alertmanager(
                 p = e.message.partition
                 if p not in owned:
                     continue
+                read[p] = max(read.get(p, 0), e.message.offset + 1)
                 try:
                     grouped = Grouped.decode(e.message.value or b"")
                 except RecordDecodeError as exc:
@@ -456,6 +473,9 @@ def register_alertmanager(
         async with lock:
             lost = [tp.partition for tp in tps if tp.topic == topics.alert_groups]
             owned.difference_update(lost)
+            catch_up.forget(lost)
+            for p in lost:
+                read.pop(p, None)
             for p in lost:
                 for n in am.dispatchers[p].pending() if p in am.dispatchers else ():
                     task = sending.pop(n.key, None)

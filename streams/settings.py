@@ -426,6 +426,12 @@ class AlertmanagerSettings(BaseModel):
     reload_s: float = Field(
         5.0, gt=0, description="How often the config file is checked for changes (also SIGHUP)."
     )
+    catch_up_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest a due notification waits for the owner of its group to read the "
+        "alerts received before it (alerts.groups records still unread).",
+    )
     retry_min_s: float = Field(0.5, gt=0, description="First backoff after a failed send.")
     retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between sends.")
     retention_s: float = Field(
@@ -436,7 +442,13 @@ class AlertmanagerSettings(BaseModel):
     )
 
     @field_validator(
-        "tick_s", "reload_s", "retry_min_s", "retry_max_s", "retention_s", mode="before"
+        "tick_s",
+        "reload_s",
+        "catch_up_s",
+        "retry_min_s",
+        "retry_max_s",
+        "retention_s",
+        mode="before",
     )
     @classmethod
     def _parse(cls, value: object) -> float:
