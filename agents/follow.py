@@ -25,6 +25,11 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+FETCH_MAX_WAIT_MS = 200
+"""How long the broker may hold a follower's fetch while nothing new is there. A record
+that arrives ends the wait at once; a short wait only makes an idle worker poll more (at
+20 ms, the two followers took about a fifth of an idle worker's processor time)."""
+
 OnRecord = Callable[[bytes | None, bytes | None], None]
 """Called with each record's key and value (None: a tombstone)."""
 
@@ -53,7 +58,7 @@ class TopicFollower:
                 bootstrap_servers=self._settings.kafka.bootstrap_servers,
                 group_id=None,
                 enable_auto_commit=False,
-                fetch_max_wait_ms=20,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             )
             try:
                 await consumer.start()
