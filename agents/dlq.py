@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import faust
 
+from streams.retry import retry
 from streams.sinks.batch import DeadLetter, RecordRef
 from streams.sinks.raw import InRecord
 
@@ -42,17 +42,11 @@ class DeadLetterSender:
             await self._send_one(record, headers)
 
     async def _send_one(self, record: InRecord, headers: list[tuple[str, bytes]]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                future: Any = await self._topic.send(
-                    key=record.key, value=record.value, headers=headers, force=True
-                )
-                await future
-                return
-            except Exception as exc:  # Kafka away: hold the record until it is back
-                log.warning(
-                    "cannot send %s to the DLQ (%r); retrying in %.0fs", record.ref, exc, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        async def send() -> None:
+            future: Any = await self._topic.send(
+                key=record.key, value=record.value, headers=headers, force=True
+            )
+            await future
+
+        # Kafka away: hold the record (unacknowledged) until it is back.
+        await retry(send, what=f"sending {record.ref} to the DLQ", max_s=10.0, logger=log)

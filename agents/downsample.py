@@ -5,7 +5,10 @@ acknowledged once a snapshot of the window state that covers them is in the
 ``downsample-state`` table (changelog-backed, co-partitioned with ``metrics.raw``), so a
 restarted worker resumes from the snapshot and consumes the records after it again. A timer
 closes the windows of partitions that went quiet. Samples refused as late go to
-``metrics.late`` with the reason in the ``pulseline-reason`` header.
+``metrics.late`` with the reason in the ``pulseline-reason`` header. Late sends and snapshot
+saves that fail are retried (Kafka is away; the partition waits); any other failure of a
+batch sends its records to ``metrics.raw.dlq`` (stage ``downsample``) before they are
+acknowledged, so nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from agents.dlq import DeadLetterSender
 from agents.raw_sink import in_record
 from agents.tables import TableKeyValue
 from agents.takes import Takes
@@ -33,7 +37,7 @@ from streams.downsample.store import ChunkedStore
 from streams.offsets import OffsetLedger
 from streams.records import Point, encode_batch
 from streams.settings import Settings
-from streams.sinks.batch import BatchSink
+from streams.sinks.batch import BatchSink, DeadLetter
 from streams.sinks.influx import LineWriter, tier_writer
 from streams.sinks.metrics import SinkCollector
 
@@ -43,22 +47,29 @@ TABLE = "downsample-state"
 
 
 class LateSender:
-    """Sends refused samples to the late-data topic, one record per reason, and awaits them."""
+    """Sends refused samples to the late-data topic, records of at most ``points`` samples
+    per reason, and awaits them (the stage retries a failed send)."""
 
-    def __init__(self, app: faust.App, topic: str) -> None:
+    def __init__(self, app: faust.App, topic: str, points: int = 2000) -> None:
         self._topic = app.topic(topic)
+        self._points = points
 
     async def __call__(self, partition: int, late: Sequence[Late]) -> None:
         by_reason: dict[str, list[Point]] = defaultdict(list)
         for item in late:
             by_reason[item.reason].append(item.point)
+        futures = []
         for reason, points in by_reason.items():
-            future: Any = await self._topic.send(
-                key=str(partition).encode(),
-                value=encode_batch(points),
-                headers=[("pulseline-reason", reason.encode())],
-                force=True,
-            )
+            for i in range(0, len(points), self._points):
+                futures.append(
+                    await self._topic.send(
+                        key=str(partition).encode(),
+                        value=encode_batch(points[i : i + self._points]),
+                        headers=[("pulseline-reason", reason.encode())],
+                        force=True,
+                    )
+                )
+        for future in futures:
             await future
 
 
@@ -151,7 +162,11 @@ def register_downsampler(
         LateSender(app, settings.topics.late),
         ChunkedStore(TableKeyValue(table), chunk_bytes=ds.snapshot_chunk_bytes),
         snapshot_max_s=ds.snapshot_max_s,
+        retry_min_s=influx.retry_min_s,
+        retry_max_s=influx.retry_max_s,
     )
+    dlq_topic = settings.topics.dlq(settings.topics.raw)
+    dlq = DeadLetterSender(app, dlq_topic, stage="downsample")
     for name, sink in sinks.items():
         sinks_metrics.add(name, sink.stats)
     registry.register(DownsampleCollector(stage))
@@ -183,13 +198,16 @@ def register_downsampler(
                 records = [(in_record(e), e) for e in events if e.message.partition not in revoked]
                 try:
                     tokens = await stage.process(records)
-                except Exception:  # the error policy: never crash-loop on a record
+                except Exception as exc:  # not Kafka being away: the stage retries that
                     log.exception(
-                        "downsampling failed on %d records; acknowledging them without "
-                        "aggregates (their raw samples are stored)",
+                        "downsampling failed on %d records; sending them to %s",
                         len(records),
+                        dlq_topic,
                     )
                     stage.stats.failed_records += len(records)
+                    refs = {r.ref: r for r, _ in records}
+                    reason = f"downsampling error: {exc!r}"
+                    await dlq.send([DeadLetter(ref, reason) for ref in refs], refs)
                     tokens = [e for _, e in records]
                 takes.ack(tokens)
 

@@ -20,6 +20,7 @@ a bad file is logged and the rules in force stay.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -43,6 +44,7 @@ from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
 from streams.offsets import OffsetLedger
 from streams.records import Point, decode_batch, encode_batch
+from streams.retry import retry
 from streams.rules import load_rule_files
 from streams.rules.routing import (
     Forwarded,
@@ -180,23 +182,18 @@ def register_rules(
     router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
 
     async def send_all(sends: list[tuple[Any, bytes | None, bytes, int | None]]) -> None:
-        """Produce every record and wait for Kafka's acks; retry while Kafka is away."""
-        delay = 0.5
-        while True:
-            try:
-                futures = [
-                    await topic.send(key=key, value=value, partition=partition, force=True)
-                    for topic, key, value, partition in sends
-                ]
-                for future in futures:
-                    await future
-                return
-            except Exception as exc:  # the input stays unacknowledged until this succeeds
-                log.warning(
-                    "cannot produce %d records (%r); retrying in %.1fs", len(sends), exc, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        """Produce every record and wait for Kafka's acks; retry while Kafka is away (the
+        input stays unacknowledged until this succeeds)."""
+
+        async def send() -> None:
+            futures = [
+                await topic.send(key=key, value=value, partition=partition, force=True)
+                for topic, key, value, partition in sends
+            ]
+            for future in futures:
+                await future
+
+        await retry(send, what=f"producing {len(sends)} records", max_s=10.0, logger=log)
 
     @app.agent(raw_topic, name="rules-route", concurrency=1)
     async def rules_route(stream: Any) -> None:
@@ -238,7 +235,12 @@ def register_rules(
         if partition in loaded:
             return
         since = time.time_ns() // 1_000_000 - runtime.horizon_ms
-        history = await read_history(settings, samples_name, partition, since)
+        history = await retry(
+            functools.partial(read_history, settings, samples_name, partition, since),
+            what=f"reading the history of {samples_name}[{partition}]",
+            max_s=10.0,
+            logger=log,
+        )
         stats.history_samples += runtime.add_history(partition, history)
         loaded.add(partition)
         log.info(
@@ -258,7 +260,12 @@ def register_rules(
         sends += [(raw_topic, k.encode(), encode_batch(p), None) for k, p in by_key.items()]
         await send_all(sends)
         for group, state in outcome.states.items():
-            await states.put(partition, state_key(group), state)
+            await retry(
+                functools.partial(states.put, partition, state_key(group), state),
+                what=f"saving the alert state of group {group!r}",
+                max_s=10.0,
+                logger=log,
+            )
         for error in outcome.errors:
             log.warning("rule evaluation failed: %s", error)
         stats.events += len(outcome.events)

@@ -15,6 +15,10 @@ Records are held (not acknowledged) until a snapshot covers them; an agent ackno
 tokens :meth:`Downsampler.process` and :meth:`Downsampler.tick` return. After a restart the
 partition's snapshot is restored and the records after it are consumed again.
 
+Sending late samples and saving a snapshot are retried until they succeed
+(:func:`streams.retry.retry`, jittered backoff): their failures are Kafka being away, not bad
+data, and the partition waits meanwhile, as it waits for the database.
+
 Example:
     >>> stage = Downsampler(engine, sinks, late, store)  # doctest: +SKIP
     >>> ack = await stage.process([(record, event), ...])  # doctest: +SKIP
@@ -22,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict, deque
@@ -34,6 +40,7 @@ from streams.downsample.rows import Late, Row
 from streams.downsample.windows import CounterTest, WindowEngine
 from streams.errors import RecordDecodeError, SnapshotError
 from streams.records import FieldValue, Point, decode_record
+from streams.retry import retry
 from streams.sinks.batch import BatchSink, Pending, RecordRef
 from streams.sinks.raw import InRecord
 
@@ -106,6 +113,9 @@ class Downsampler(Generic[T]):
         store: where snapshots are persisted and restored from.
         snapshot_max_s: longest time a record waits for a snapshot.
         clock: monotonic seconds (injected by tests).
+        retry_min_s: first wait after a failed late send or snapshot save.
+        retry_max_s: longest wait between attempts.
+        sleep: how to wait (tests pass one that returns at once).
     """
 
     def __init__(
@@ -117,6 +127,9 @@ class Downsampler(Generic[T]):
         *,
         snapshot_max_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        retry_min_s: float = 0.5,
+        retry_max_s: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         missing = set(engine.plan.names) - set(sinks)
         if missing:
@@ -128,6 +141,9 @@ class Downsampler(Generic[T]):
         self._store = store
         self._snapshot_max = snapshot_max_s
         self._clock = clock
+        self._retry = functools.partial(
+            retry, min_s=retry_min_s, max_s=retry_max_s, sleep=sleep, logger=log
+        )
         # Per partition: records added to the engine but not yet covered by a snapshot,
         # as (offset, token, when taken), in offset order.
         self._held: dict[int, deque[tuple[int, T, float]]] = defaultdict(deque)
@@ -221,7 +237,10 @@ class Downsampler(Generic[T]):
         for p in touched:
             late = self.engine.take_late(p)
             if late:
-                await self._late(p, late)
+                await self._retry(
+                    functools.partial(self._late, p, late),
+                    what=f"partition {p}: sending {len(late)} late samples",
+                )
                 self.stats.late_sent += len(late)
         now = self._clock()
         ack: list[T] = []
@@ -231,7 +250,10 @@ class Downsampler(Generic[T]):
                 continue
             if self.engine.needs_snapshot(p) or now - held[0][2] >= self._snapshot_max:
                 data = self.engine.snapshot(p)
-                await self._store.save(p, data)
+                await self._retry(
+                    functools.partial(self._store.save, p, data),
+                    what=f"partition {p}: saving a snapshot of {len(data)} bytes",
+                )
                 self.stats.snapshots += 1
                 self.stats.snapshot_bytes += len(data)
                 covered = self.engine.offset(p)

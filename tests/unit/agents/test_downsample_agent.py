@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,31 @@ def test_the_collector_sums_partitions_and_adds_the_stage_counters() -> None:
     assert "pulseline_downsample_series 4.0" in text
     assert "# HELP pulseline_downsample_late_total Samples that arrived after their window" in text
     assert "# HELP pulseline_downsample_restores_total Window states restored" in text
+
+
+async def test_a_batch_the_stage_fails_on_goes_to_the_dlq_not_silently_acknowledged(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agents.dlq import DeadLetterSender
+    from streams.downsample.processor import Downsampler
+
+    async def broken(self: Any, records: Any) -> list[Any]:
+        raise ValueError("a bug")
+
+    letters: list[tuple[str, str]] = []
+
+    async def send(self: Any, dead: Any, records: Any) -> None:
+        letters.extend((str(d.ref), d.reason) for d in dead)
+
+    monkeypatch.setattr(Downsampler, "process", broken)
+    monkeypatch.setattr(DeadLetterSender, "send", send)
+    writers = {"1m": CollectingWriter(bucket="metrics_1m"), "1h": CollectingWriter()}
+    app = create_app(settings, raw_writer=CollectingWriter(), tier_writers=writers)
+    app.finalize()
+    async with app.agents["downsample"].test_context() as ctx:
+        await ctx.put(encode_batch([Point("cpu", {"host": "a"}, {"u": 1.0}, 1_000)]), key=b"a")
+        for _ in range(100):
+            if letters:
+                break
+            await ctx.sleep(0.05)
+    assert [reason for _, reason in letters] == ["downsampling error: ValueError('a bug')"]

@@ -29,8 +29,8 @@ TIERS = (
 SETTINGS = DownsampleSettings(lateness_s=5, correction_s=60)
 
 
-class Crash(Exception):
-    """A simulated SIGKILL."""
+class Crash(BaseException):
+    """A simulated SIGKILL: nothing catches it (a failure would be retried)."""
 
 
 class MemoryTable:
@@ -207,6 +207,38 @@ async def test_late_samples_go_to_the_late_output() -> None:
     await stage.process([(record(0, 1, [Point("cpu", {}, {"busy": 2.0}, T0)]), 1)])
     assert [(p, item.reason, item.point.ts_ms) for p, item in late.items] == [(0, "late", T0)]
     assert stage.stats.late_sent == 1
+
+
+class Flaky:
+    """Fails ``failures`` times with a connection error (Kafka away), then does ``then``."""
+
+    def __init__(self, failures: int, then: Any) -> None:
+        self.failures = failures
+        self.then = then
+
+    async def __call__(self, *args: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("Kafka away")
+        return await self.then(*args)
+
+
+async def test_late_samples_and_snapshots_are_retried_not_acknowledged_without() -> None:
+    table, ws = MemoryTable(), writers()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    stage, late = make_stage(table, ws, sleep=sleep)
+    stage._late = Flaky(2, late)  # type: ignore[assignment]  # the late topic's sends fail
+    table.put = Flaky(3, table.put)  # type: ignore[method-assign]  # so do the table's
+    hour = [(record(0, 0, [Point("cpu", {}, {"busy": 1.0}, T0 + 3_600_000)]), 0)]
+    assert await stage.process(hour) == [0]  # its snapshot, after three failed puts
+    old = [(record(0, 1, [Point("cpu", {}, {"busy": 2.0}, T0)]), 1)]
+    assert await stage.process(old) == []
+    assert [(item.reason, item.point.ts_ms) for _, item in late.items] == [("late", T0)]
+    assert stage.stats.late_sent == 1 and len(waits) == 5
 
 
 async def test_tick_closes_quiet_partitions_only() -> None:
