@@ -194,12 +194,15 @@ def kafka_server(
 
     The jars are resolved first if the cache has none (see
     :func:`~streams.stack.kafka_install.install_kafka`); the storage is formatted the first
-    time, and an existing server directory is reused as it is (a restart keeps its data).
+    time, and an existing log directory is reused as it is (a restart keeps its data). The
+    configuration is written again at every call, with the controller port of the last run
+    unless that port is taken now.
 
     Args:
         port: the client listener's port.
         workdir: the parent of the server directory and of its log file.
-        controller_port: the KRaft controller listener's port (default: a free one).
+        controller_port: the KRaft controller listener's port (default: the last run's if
+            free, else a free one).
         lib: the directory of Kafka's jars (default: the cache's pinned release).
         heap: the JVM's heap limit option.
     """
@@ -209,14 +212,37 @@ def kafka_server(
     config = home / "server.properties"
     log_path = workdir / f"kafka-{port}.log"
     data = home / "data"
+    home.mkdir(parents=True, exist_ok=True)
+    controller_port = controller_port or _controller_port(config)
+    config.write_text(render_properties(server_properties(port, controller_port, data)))
+    (home / "log4j.properties").write_text(LOG4J)
     if not (data / "meta.properties").is_file():
-        home.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(data)
-        props = server_properties(port, controller_port or free_port(), data)
-        config.write_text(render_properties(props))
-        (home / "log4j.properties").write_text(LOG4J)
         format_storage(java, lib, home, log_path)
     argv = [java, heap, *JVM_OPTIONS, f"-Dlog4j.configuration=file:{home / 'log4j.properties'}"]
     argv += ["-cp", f"{lib}/*", "kafka.Kafka", str(config)]
-    return ManagedProcess(f"kafka:{port}", argv, log_path=log_path, ready=kafka_ready(port))
+    return ManagedProcess(
+        f"kafka:{port}",
+        argv,
+        log_path=log_path,
+        ready=kafka_ready(port),
+        ports=(port, controller_port),
+    )
+
+
+def _controller_port(config: Path) -> int:
+    """The controller port ``config`` names if it is free now, else a new free port.
+
+    A single-node cluster whose voters are listed in the configuration finds its controller
+    by that address alone, so a restart may move it: a port taken since the last run by
+    something else does not keep the broker from starting.
+    """
+    with contextlib.suppress(OSError, KeyError, ValueError):
+        voters = dict(
+            line.split("=", 1) for line in config.read_text().splitlines() if "=" in line
+        )["controller.quorum.voters"]
+        port = int(voters.rpartition(":")[2])
+        if not tcp_ready(port)():
+            return port
+    return free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,23 @@ def test_without_java_it_says_what_to_install(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ProcessError, match="default-jre-headless"):
         kafka_server(9500, tmp_path / "stack", lib=tmp_path / "lib")
+
+
+def test_a_restart_moves_the_controller_off_a_port_taken_since(
+    tmp_path: Path, java: tuple[Path, Path]
+) -> None:
+    lib = tmp_path / "lib"
+    first = kafka_server(9500, tmp_path / "stack", lib=lib)
+    controller = first.ports[1]
+    home = tmp_path / "stack" / "kafka-9500"
+    assert first.ports == (9500, controller)
+    with socket.socket() as taken:  # something else listens there now
+        taken.bind(("127.0.0.1", controller))
+        taken.listen()
+        again = kafka_server(9500, tmp_path / "stack", lib=lib)
+    moved = again.ports[1]
+    assert moved != controller
+    assert _properties(home / "server.properties")["controller.quorum.voters"] == (
+        f"1@127.0.0.1:{moved}"
+    )
+    assert kafka_server(9500, tmp_path / "stack", lib=lib).ports == (9500, moved)  # kept if free
