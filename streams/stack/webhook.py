@@ -19,8 +19,11 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -70,3 +73,25 @@ async def serve(host: str, port: int, log_path: Path | None = None) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+def local_webhooks(config: Path) -> list[tuple[str, int]]:
+    """The ``(host, port)`` of every webhook of an alertmanager.yml on this machine's loopback.
+
+    The local stack runs this receiver at each of them, so the notifications the file sends
+    there are printed. The file is loaded (and checked) as the workers load it.
+
+    Raises:
+        AlertmanagerConfigError: the file has problems; each names its line.
+    """
+    from streams.alertmanager.config import load_config
+
+    found: list[tuple[str, int]] = []
+    for receiver in load_config(config).receivers.values():
+        for webhook in receiver.webhook_configs:
+            url = urlsplit(webhook.url.get_secret_value())
+            if url.scheme == "http" and url.hostname in LOCAL_HOSTS:
+                address = (url.hostname, url.port or 80)
+                if address not in found:
+                    found.append(address)
+    return found
