@@ -4,7 +4,8 @@
 #                      Apache Kafka, run on Java from the jars Maven resolves)
 #   test  (make test)  the same, and what the tests compare pulseline with or drive:
 #                      Prometheus (prometheus, promtool), the node exporter, Alertmanager (with
-#                      amtool), and Chromium (headless screenshots of the stack's pages)
+#                      amtool), Chromium (headless screenshots of the stack's pages) and
+#                      docker-compose (validates docker-compose.yml without a Docker engine)
 # On a Debian that runs systemd, the Prometheus packages start their daemons (9090, 9100, 9093):
 # the reason `make run` does not install them.
 # Needs root and apt; says what to install otherwise.
@@ -28,6 +29,7 @@ if [ "$purpose" = test ]; then
     need prometheus-node-exporter prometheus-node-exporter
     need prometheus-alertmanager prometheus-alertmanager
     need chromium chromium
+    need docker-compose docker-compose
 fi
 [ -z "$missing" ] && exit 0
 
