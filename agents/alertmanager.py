@@ -196,7 +196,7 @@ def register_alertmanager(
         await asyncio.gather(*futures)
 
     async def route(alerts: Iterable[Alert]) -> None:
-        grouped = [g for alert in alerts for g in am.route(alert)]
+        grouped = am.route_all(alerts)  # one record per group, with its alerts in order
         await produce(
             [
                 (groups_topic, g.group_key.encode(), g.encode(), partition_of(g.group_key))
@@ -396,7 +396,7 @@ def register_alertmanager(
                     continue
                 ensure(p)
                 if not am.insert(p, grouped, now):  # formed under an older configuration
-                    await route_again([grouped.alert])
+                    await route_again(list(grouped.alerts))
                     continue
                 touched.add(p)
             # Flushed at once: group_wait 0s, or alerts read after their group's wait.

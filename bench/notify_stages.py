@@ -41,10 +41,10 @@ async def stage_times(
             if event["rule"] == "Breach" and event["state"] == "firing" and host in pushed:
                 events.setdefault(host, (message.timestamp, event["sources"][0]))
         async for message in whole(consumer, topics.alert_groups, partitions):
-            alert = Grouped.decode(message.value or b"").alert
-            host = alert.label_map().get("host")
-            if alert.name == "Breach" and alert.ends_at is None and host in pushed:
-                grouped.setdefault(host, message.timestamp)
+            for alert in Grouped.decode(message.value or b"").alerts:
+                host = alert.label_map().get("host")
+                if alert.name == "Breach" and alert.ends_at is None and host in pushed:
+                    grouped.setdefault(host, message.timestamp)
         for host, (_, source) in events.items():
             tp = TopicPartition(source["topic"], source["partition"])
             consumer.assign([tp])

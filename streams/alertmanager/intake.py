@@ -60,19 +60,23 @@ def from_rule_event(value: bytes) -> Alert | None:
 
 @dataclass(frozen=True, slots=True)
 class Grouped:
-    """An alert on its way to the owner of one of its aggregation groups.
+    """Alerts on their way to the owner of one of their aggregation groups.
+
+    The alerts of one request (or of one batch of rule events) that belong to one group
+    travel in one record, in the order they came: the owner reads one record per group, not
+    one per alert.
 
     Attributes:
         group_key: the group's key (Alertmanager's ``groupKey``): the record key.
         route_id: the route that formed the group.
         group_labels: the labels the group is formed by.
-        alert: the alert.
+        alerts: the alerts, in the order they came.
     """
 
     group_key: str
     route_id: str
     group_labels: Labels
-    alert: Alert
+    alerts: tuple[Alert, ...]
 
     def encode(self) -> bytes:
         """The ``alerts.groups`` record value."""
@@ -81,24 +85,26 @@ class Grouped:
                 "groupKey": self.group_key,
                 "route": self.route_id,
                 "groupLabels": dict(self.group_labels),
-                "alert": alert_to_dict(self.alert),
+                "alerts": [alert_to_dict(a) for a in self.alerts],
             }
         )
 
     @classmethod
     def decode(cls, value: bytes) -> Grouped:
-        """The record :meth:`encode` wrote.
+        """The record :meth:`encode` wrote (or, from before alerts were sent together, a
+        record with one ``alert``).
 
         Raises:
             RecordDecodeError: it is not one.
         """
         try:
             data = orjson.loads(value)
+            alerts = data["alerts"] if "alerts" in data else [data["alert"]]
             return cls(
                 data["groupKey"],
                 data["route"],
                 labels_of(data["groupLabels"]),
-                alert_from_dict(data["alert"]),
+                tuple(alert_from_dict(a) for a in alerts),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise RecordDecodeError(f"not an alerts.groups record: {exc!r}") from None

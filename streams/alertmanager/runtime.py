@@ -36,7 +36,7 @@ from streams.alertmanager.notify import Notification as Delivery
 from streams.alertmanager.notify import Notifier, Services, notifiers_for
 from streams.alertmanager.notify.templating import Templating
 from streams.alertmanager.receivers import Integration
-from streams.alertmanager.route import Route, group_key
+from streams.alertmanager.route import GroupLabels, Route, group_key
 from streams.alertmanager.templates import Templates, template_data
 
 SavedGroup = tuple[str, Mapping[str, Any]]
@@ -140,33 +140,43 @@ class AlertManager:
 
     def route(self, alert: Alert) -> list[Grouped]:
         """One record per aggregation group ``alert`` belongs to."""
-        labels = alert.label_map()
-        grouped = []
-        for route in self.loaded.config.route.match(labels):
-            group_labels = route.group_labels(labels)
-            key = group_key(route, group_labels)
-            grouped.append(Grouped(key, route.id, group_labels, alert))
-        return grouped
+        return self.route_all([alert])
+
+    def route_all(self, alerts: Iterable[Alert]) -> list[Grouped]:
+        """One record per aggregation group some of ``alerts`` belong to, with those alerts
+        in the order given; groups in the order their first alert came."""
+        found: dict[tuple[str, str], tuple[GroupLabels, list[Alert]]] = {}
+        for alert in alerts:
+            labels = alert.label_map()
+            for route in self.loaded.config.route.match(labels):
+                group_labels = route.group_labels(labels)
+                key = group_key(route, group_labels)
+                found.setdefault((key, route.id), (group_labels, []))[1].append(alert)
+        return [
+            Grouped(key, route_id, group_labels, tuple(members))
+            for (key, route_id), (group_labels, members) in found.items()
+        ]
 
     def insert(self, partition: int, grouped: Grouped, now: float) -> bool:
-        """Give a routed alert to the dispatcher of ``partition`` (which must exist).
+        """Give routed alerts to the dispatcher of ``partition`` (which must exist).
 
-        The alert goes in at the instant it was received (its ``updated_at``: when the API
+        Each alert goes in at the instant it was received (its ``updated_at``: when the API
         took it, or when the rule was evaluated), not when the owner reads it from Kafka:
         Alertmanager creates a group, and starts its ``group_wait``, as the alert arrives, and
         the way through Kafka must not delay notifications. A receipt later than ``now`` (a
         clock ahead of this one) counts as ``now``.
 
         Returns:
-            False when the group's route is gone with a reload: the caller routes the alert
+            False when the group's route is gone with a reload: the caller routes the alerts
             again.
         """
         route = self.loaded.routes.get(grouped.route_id)
         if route is None:
             return False
-        received = min(now, grouped.alert.updated_at)
         dispatcher = self.dispatchers[partition]
-        dispatcher.insert(grouped.alert, route, grouped.group_key, grouped.group_labels, received)
+        for alert in grouped.alerts:
+            received = min(now, alert.updated_at)
+            dispatcher.insert(alert, route, grouped.group_key, grouped.group_labels, received)
         return True
 
     def dispatcher(self, partition: int, saved: Callable[[], Iterable[SavedGroup]]) -> Dispatcher:

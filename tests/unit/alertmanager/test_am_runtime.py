@@ -59,6 +59,24 @@ def test_an_arrival_ahead_of_this_clock_counts_as_now(am: AlertManager) -> None:
 
 def test_an_alert_of_a_route_gone_with_a_reload_is_handed_back(am: AlertManager) -> None:
     grouped = _grouped(am, received=10.0)
-    gone = Grouped(grouped.group_key, "no-such-route", grouped.group_labels, grouped.alert)
+    gone = Grouped(grouped.group_key, "no-such-route", grouped.group_labels, grouped.alerts)
     assert not am.insert(0, gone, now=10.0)
     assert am.dispatchers[0].groups == {}
+
+
+def test_the_alerts_of_one_request_travel_one_record_per_group(am: AlertManager) -> None:
+    a1, a2, b1 = (
+        Alert.create({"alertname": name, "i": i}, starts_at=10.0, updated_at=t)
+        for name, i, t in (("A", "1", 10.0), ("A", "2", 10.2), ("B", "1", 10.1))
+    )
+    grouped = am.route_all([a1, b1, a2])
+    assert [(g.group_key, g.alerts) for g in grouped] == [
+        ('{}:{alertname="A"}', (a1, a2)),
+        ('{}:{alertname="B"}', (b1,)),
+    ]
+    # Each alert of a record is received at its own instant.
+    assert am.insert(0, grouped[0], now=10.6)
+    (group,) = am.dispatchers[0].groups.values()
+    assert group.created_at == 10.0 and sorted(group.alerts) == sorted(
+        [a1.fingerprint, a2.fingerprint]
+    )

@@ -6,6 +6,7 @@ import pytest
 from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
 from streams.alertmanager.runtime import AlertManager, load
+from streams.alertmanager.store import alert_to_dict
 from streams.errors import RecordDecodeError
 
 
@@ -42,7 +43,10 @@ def test_a_resolved_event_without_an_end_ends_at_its_evaluation() -> None:
     assert resolved is not None and resolved.ends_at == 110.0
 
 
-@pytest.mark.parametrize("value", [b"", b"[]", b'{"state": "firing"}', b'{"state": "firing", "labels": {}, "startsAt": "x"}'])
+@pytest.mark.parametrize(
+    "value",
+    [b"", b"[]", b'{"state": "firing"}', b'{"state": "firing", "labels": {}, "startsAt": "x"}'],
+)
 def test_what_is_not_a_rule_event_is_refused(value: bytes) -> None:
     with pytest.raises(RecordDecodeError):
         from_rule_event(value)
@@ -56,3 +60,11 @@ def test_grouped_records_round_trip_and_carry_the_route() -> None:
     assert grouped.route_id in am.loaded.routes
     with pytest.raises(RecordDecodeError):
         Grouped.decode(b'{"groupKey": 1}')
+
+
+def test_a_record_of_one_alert_from_before_alerts_travelled_together_is_read() -> None:
+    alert = Alert.create({"alertname": "Down"}, starts_at=1.0, updated_at=2.0)
+    old = orjson.dumps(
+        {"groupKey": "{}:{}", "route": "{}", "groupLabels": {}, "alert": alert_to_dict(alert)}
+    )
+    assert Grouped.decode(old) == Grouped("{}:{}", "{}", (), (alert,))
