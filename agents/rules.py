@@ -8,8 +8,9 @@ Two stages, so that a group sees every series it selects, from every source:
   (:class:`~streams.rules.runtime.RuleRuntime`): on arrival, and on a timer. Alert state
   changes go to ``alerts.events`` (keyed by fingerprint), recording rules' samples back to
   ``metrics.raw``, and the state of a group whose alerts changed to the ``alert-state``
-  table (co-partitioned with ``rules.samples``), in that order, before the input is
-  acknowledged: a crash can repeat an event, never lose one.
+  table (co-partitioned with ``rules.samples``; in chunks below the broker's message
+  limit, :mod:`streams.chunks`), in that order, before the input is acknowledged: a crash
+  can repeat an event, never lose one.
 
 After a restart, before evaluating a partition, the worker reads the last horizon of it
 again (the longest range of any rule plus the 5-minute lookback) so ``rate`` and ``for``
@@ -40,6 +41,7 @@ from agents.raw_sink import in_record
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
+from streams.chunks import ChunkedValues
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
 from streams.offsets import OffsetLedger
@@ -160,7 +162,10 @@ def register_rules(
         extra_topic_configs=settings.kafka.topic_configs,
         help="Alert state of each rule group, co-partitioned with rules.samples.",
     )
-    states = TableKeyValue(table)
+    # A group's state (every alert it holds) can outgrow one Kafka message: in chunks.
+    states = ChunkedValues(
+        TableKeyValue(table), chunk_bytes=settings.kafka.max_record_bytes // 2, whole_if_fits=True
+    )
     runtime = RuleRuntime(
         Router(load_rule_files(conf.files)), partitions, states, interval_s=conf.interval_s
     )
@@ -261,7 +266,7 @@ def register_rules(
         await send_all(sends)
         for group, state in outcome.states.items():
             await retry(
-                functools.partial(states.put, partition, state_key(group), state),
+                functools.partial(states.save, partition, state_key(group), state),
                 what=f"saving the alert state of group {group!r}",
                 max_s=10.0,
                 logger=log,

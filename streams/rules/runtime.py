@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from streams.errors import SnapshotError
 from streams.promql.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 from streams.records import Point
 from streams.rules.alerts import AlertChange
@@ -196,12 +197,12 @@ class RuleRuntime:
             if group is None:
                 return None  # a group that was removed by a reload
             evaluator = part.groups[name] = GroupEvaluator(group)
-            saved = self._states.get(state_key(name))
-            if saved is not None:
-                try:
+            try:
+                saved = self._states.get(state_key(name))
+                if saved is not None:
                     evaluator.restore(orjson.loads(saved))
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                    log.error("group %r: cannot restore its alert state: %r", name, exc)
+            except (SnapshotError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                log.error("group %r: cannot restore its alert state: %r", name, exc)
         return evaluator
 
     def add_history(self, partition: int, records: Iterable[Forwarded]) -> int:
