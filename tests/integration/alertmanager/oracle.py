@@ -3,9 +3,11 @@
 A :class:`Scenario` is an ``alertmanager.yml`` (with ``$webhook`` where the capture's base URL
 goes) and a list of timed steps: post alerts, create a silence, expire it. :func:`play` starts
 one server per :class:`Side` (each with its own :class:`~streams.stack.capture.WebhookCapture`),
-then runs every step on all sides at once, on one monotonic schedule, until the scenario's end,
-and returns what each side's receivers got. Times in a scenario are seconds after its start;
-the alerts' ``startsAt``/``endsAt`` are that start's wall-clock time plus the offset.
+then runs every step on all sides on one monotonic schedule, each side on its own (a side
+slow to answer a step delays only its own later steps, never the other's), until the
+scenario's end, and returns what each side's receivers got. Times in a scenario are seconds
+after its start; the alerts' ``startsAt``/``endsAt`` are that start's wall-clock time plus
+the offset.
 
 A server is started by a :data:`Target`: a function of (config text, work directory) giving an
 async context manager that yields the API's base URL and stops the server on exit.
@@ -191,7 +193,7 @@ class Side:
 
 @dataclass
 class Run:
-    """What one side's receivers got in a run, and how late the steps ran (seconds)."""
+    """What one side's receivers got in a run, and how late its steps ran (seconds)."""
 
     side: str
     deliveries: list[Delivery]
@@ -221,15 +223,20 @@ async def play(scenario: Scenario, sides: Sequence[Side], workdir: Path) -> list
         apis = [
             Api(side.name, base, http, wall_start) for side, base in zip(sides, bases, strict=True)
         ]
-        lateness = 0.0
-        for step in sorted(scenario.steps, key=lambda s: s.at):
-            await asyncio.sleep(
-                max(0.0, start + step.at - time.monotonic())
-            )  # the scenario's clock
-            lateness = max(lateness, time.monotonic() - start - step.at)
-            await asyncio.gather(*(step.apply(api) for api in apis))
+
+        async def steps(api: Api) -> float:
+            """One side's steps on the scenario's clock; how late the latest ran."""
+            lateness = 0.0
+            for step in sorted(scenario.steps, key=lambda s: s.at):
+                await asyncio.sleep(max(0.0, start + step.at - time.monotonic()))
+                lateness = max(lateness, time.monotonic() - start - step.at)
+                await step.apply(api)
+            return lateness
+
+        # Each side on its own: a side slow to answer delays its own later steps only.
+        latenesses = await asyncio.gather(*(steps(api) for api in apis))
         await asyncio.sleep(max(0.0, start + scenario.end - time.monotonic()))
         return [
             Run(side.name, list(capture.deliveries), start, scenario.end, lateness)
-            for side, capture in zip(sides, captures, strict=True)
+            for side, capture, lateness in zip(sides, captures, latenesses, strict=True)
         ]

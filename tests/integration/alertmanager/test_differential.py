@@ -9,15 +9,17 @@ The reference must also do what the scenario's hand-worked outline says, so that
 that silently tests nothing (a config both servers ignore alike) fails.
 
 ``target`` is a parametrisation point: :data:`TARGETS` maps a name to a
-:data:`oracle.Target` and how many scenarios it may play at once. With "alertmanager" alone,
-the target is a second real Alertmanager, which proves the harness: two instances agree
-within the tolerance, and the checks below show that a different config, or a different
-timing, is reported.
+:data:`oracle.Target` (built from the test's fixtures) and how many scenarios it may play at
+once. "alertmanager" is a second real Alertmanager, which proves the harness: two instances
+agree within the tolerance, and the checks below show that a different config, or a different
+timing, is reported. "pulseline" is a ``pulseline worker`` on the session's broker
+(:mod:`pulseline_target`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +27,18 @@ import pytest
 from oracle import Run, Scenario, Side, Target, alertmanager_target, play
 from oracle_normal import Tolerance, compare, compare_outline
 from oracle_scenarios import CONTINUE, GROUPING, SCENARIOS
+from pulseline_target import pulseline_target
 
 pytestmark = pytest.mark.integration
 
 TOLERANCE = Tolerance()
 
-TARGETS: dict[str, tuple[Target, int]] = {"alertmanager": (alertmanager_target, len(SCENARIOS))}
-"""Name -> (how to start the server compared with the reference, scenarios played at once).
+TARGETS: dict[str, tuple[Callable[[pytest.FixtureRequest], Target], int]] = {
+    "alertmanager": (lambda request: alertmanager_target, len(SCENARIOS)),
+    "pulseline": (lambda request: pulseline_target(request.getfixturevalue("broker")), 2),
+}
+"""Name -> (how to start the server compared with the reference, given the test's fixtures;
+scenarios played at once).
 
 A target yields its API's base URL only once it accepts alerts and silences, and delivers
 to the webhook URLs of the config text it is given; it stops everything on exit.
@@ -61,9 +68,9 @@ async def _play_all(
 
 @pytest.fixture(scope="module", params=sorted(TARGETS))
 def target(request: pytest.FixtureRequest) -> tuple[Target, int]:
-    """The server compared with Alertmanager (a target needing the module's broker can be
-    built here from ``request.getfixturevalue("broker")``)."""
-    return TARGETS[request.param]
+    """The server compared with Alertmanager, and how many scenarios it plays at once."""
+    build, parallel = TARGETS[request.param]
+    return build(request), parallel
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +89,9 @@ def _outcome(outcomes: dict[str, Outcome | BaseException], scenario: Scenario) -
     return outcome
 
 
-def _late(run: Run) -> str:
-    return f"(steps ran up to {run.lateness * 1000:.0f} ms late)"
+def _late(*runs: Run) -> str:
+    late = ", ".join(f"{run.side}'s up to {run.lateness * 1000:.0f} ms" for run in runs)
+    return f"(steps ran late: {late})"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
@@ -105,8 +113,8 @@ def test_target_agrees_with_alertmanager(
     outcome = _outcome(outcomes, scenario)
     differences = compare(outcome.reference.normal(), outcome.target.normal(), TOLERANCE)
     assert not differences, (
-        f"{scenario.name}: the target differs from Alertmanager {_late(outcome.reference)}:\n"
-        + "\n".join(differences)
+        f"{scenario.name}: the target differs from Alertmanager "
+        f"{_late(outcome.reference, outcome.target)}:\n" + "\n".join(differences)
     )
 
 
