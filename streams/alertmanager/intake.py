@@ -2,7 +2,8 @@
 
 Both sources become :class:`~streams.alertmanager.model.Alert` values and go one path: the
 route tree names the groups an alert belongs to, and one ``alerts.groups`` record per group
-carries it, keyed by the group key, so that one partition (and one worker) owns each group.
+carries the alerts of a request (or of a batch of rule events) that belong to it, keyed by
+the group key, so that one partition (and one worker) owns each group.
 
 Rule events (``alerts.events``) are Prometheus' alerts as its rule manager sends them:
 ``firing`` without an end (the rule resolves it explicitly, so no ``resolve_timeout``
