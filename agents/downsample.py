@@ -30,6 +30,7 @@ from agents.dlq import DeadLetterSender
 from agents.raw_sink import in_record
 from agents.tables import TableKeyValue
 from agents.takes import Takes
+from agents.timers import every
 from streams.downsample import DownsampleStats, Late, WindowEngine
 from streams.downsample.counters import counter_help
 from streams.downsample.processor import Downsampler
@@ -211,11 +212,11 @@ def register_downsampler(
                     tokens = [e for _, e in records]
                 takes.ack(tokens)
 
-    @app.timer(ds.tick_s, name="downsample-tick")  # type: ignore[untyped-decorator]
+    @every(app, ds.tick_s, name="downsample-tick")
     async def tick() -> None:
-        if not started.is_set() or lock.locked() or app.rebalancing or app.in_recovery:
+        if not started.is_set() or app.rebalancing or app.in_recovery:
             return
-        async with lock:
+        async with lock:  # after the batch in hand: a turn is late, never lost
             mine = assigned()
             try:
                 stage.assign(mine)

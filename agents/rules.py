@@ -14,8 +14,10 @@ Two stages, so that a group sees every series it selects, from every source:
 
 After a restart, before evaluating a partition, the worker reads the last horizon of it
 again (the longest range of any rule plus the 5-minute lookback) so ``rate`` and ``for``
-see the same samples as before. Rule files are read again on SIGHUP and when they change;
-a bad file is logged and the rules in force stay.
+see the same samples as before: every assigned partition at once, outside the evaluation
+lock (:mod:`agents.history`). The timer (:mod:`agents.timers`) waits for the lock rather
+than skipping its turn. Rule files are read again on SIGHUP and when they change; a bad
+file is logged and the rules in force stay.
 """
 
 from __future__ import annotations
@@ -31,16 +33,17 @@ from typing import Any
 
 import faust
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from agents.history import Histories, read_history
 from agents.raw_sink import in_record
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
+from agents.timers import every
 from streams.chunks import ChunkedValues
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
@@ -103,40 +106,6 @@ class RuleCollector(Collector):
         )
 
 
-async def read_history(
-    settings: Settings, topic: str, partition: int, since_ms: int
-) -> list[Forwarded]:
-    """The records of a partition from ``since_ms`` (record time) to its current end."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka.bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, partition)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        found = (await consumer.offsets_for_times({tp: since_ms}))[tp]
-        start = end if found is None else found.offset
-        records: list[Forwarded] = []
-        if start >= end:
-            return records
-        consumer.seek(tp, start)
-        while (await consumer.position(tp)) < end:
-            batch = await consumer.getmany(tp, timeout_ms=1000)
-            for message in batch.get(tp, []):
-                if message.offset >= end:
-                    break
-                try:
-                    records.append(decode_forward(message.value or b""))
-                except RecordDecodeError as exc:
-                    log.warning("%s[%d]@%d: %s", topic, partition, message.offset, exc)
-        return records
-    finally:
-        await consumer.stop()
-
-
 def register_rules(
     app: faust.App,
     settings: Settings,
@@ -182,7 +151,6 @@ def register_rules(
     )
     eval_takes = Takes(ledger, "rules-eval", samples_name, max_records=take, within_s=within)
     lock = asyncio.Lock()  # one evaluation step at a time: arrivals, timer, reload
-    loaded: set[int] = set()
     revoked: set[int] = set()
     router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
 
@@ -236,24 +204,25 @@ def register_rules(
             )
             route_takes.ack(events)
 
-    async def ensure_loaded(partition: int) -> None:
-        if partition in loaded:
-            return
+    async def read(partition: int) -> list[Forwarded]:
         since = time.time_ns() // 1_000_000 - runtime.horizon_ms
-        history = await retry(
+        return await retry(
             functools.partial(read_history, settings, samples_name, partition, since),
             what=f"reading the history of {samples_name}[{partition}]",
             max_s=10.0,
             logger=log,
         )
+
+    def apply(partition: int, history: list[Forwarded]) -> None:
         stats.history_samples += runtime.add_history(partition, history)
-        loaded.add(partition)
         log.info(
             "rules: partition %d resumed with %d records of history and groups %s",
             partition,
             len(history),
             runtime.groups_of(partition),
         )
+
+    histories = Histories(read, apply, lock)
 
     async def publish(partition: int, outcome: Outcome) -> None:
         sends: list[tuple[Any, bytes | None, bytes, int | None]] = [
@@ -280,12 +249,15 @@ def register_rules(
     @app.agent(samples_topic, name="rules-eval", concurrency=1)
     async def rules_eval(stream: Any) -> None:
         async for events in eval_takes.batches(stream):
+            # Histories are read outside the lock: evaluations of other partitions go on.
+            wanted = {e.message.partition for e in events} - revoked
+            await asyncio.gather(*(histories.ensure(p) for p in sorted(wanted)))
             async with lock:
                 by_partition: dict[int, list[Forwarded]] = defaultdict(list)
                 done: list[Any] = []  # what was evaluated, or cannot ever be
                 for e in events:
                     p = e.message.partition
-                    if p in revoked:
+                    if p in revoked or p not in histories.loaded:
                         continue  # its new owner reads it again
                     done.append(e)
                     try:
@@ -294,8 +266,9 @@ def register_rules(
                         log.error("%s: %s", in_record(e).ref, exc)
                         stats.failed_records += 1
                 for p, records in by_partition.items():
+                    if p not in histories.loaded:
+                        continue  # revoked while its history was read: not acknowledged
                     try:
-                        await ensure_loaded(p)
                         outcome = runtime.on_records(p, records)
                         stats.evaluations += 1
                         await publish(p, outcome)
@@ -304,20 +277,21 @@ def register_rules(
                         stats.failed_records += len(records)
             eval_takes.ack(done)
 
-    @app.timer(conf.tick_s, name="rules-tick")  # type: ignore[untyped-decorator]
+    @every(app, conf.tick_s, name="rules-tick")
     async def tick() -> None:
-        if lock.locked() or app.rebalancing or app.in_recovery:
+        if app.rebalancing or app.in_recovery:
             return
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == samples_name}
         for p in sorted(mine):
+            if not await histories.ensure(p):  # outside the lock
+                continue
             # One group per turn of the lock: arrivals wait for one group, not for all.
-            for group in runtime.due(p) if p in loaded else [None]:
-                async with lock:
-                    if p in revoked:
+            for group in runtime.due(p):
+                async with lock:  # waits for the batch being evaluated: the turn is not lost
+                    if p in revoked or p not in histories.loaded:
                         break
                     try:
-                        await ensure_loaded(p)
-                        outcome = runtime.tick(p, None if group is None else [group])
+                        outcome = runtime.tick(p, [group])
                         stats.evaluations += 1
                         await publish(p, outcome)
                     except Exception:
@@ -343,11 +317,13 @@ def register_rules(
         async with lock:
             lost = {tp.partition for tp in tps if tp.topic == samples_name}
             revoked.update(lost)
-            loaded.difference_update(lost)
+            histories.drop(lost)
             runtime.drop(lost)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def on_assigned(app: faust.App, tps: set[TP], **kwargs: Any) -> None:
-        revoked.difference_update(tp.partition for tp in tps if tp.topic == samples_name)
+        mine = {tp.partition for tp in tps if tp.topic == samples_name}
+        revoked.difference_update(mine)
+        histories.prefetch(mine)
 
     return rules_eval
