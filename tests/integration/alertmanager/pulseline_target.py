@@ -4,7 +4,10 @@ Each start gets its own topics (created as ``pulseline topics create`` does) and
 group, as a ``pipeline`` fixture's, the scenario's alertmanager.yml as
 ``alertmanager.config``, and a web port of its own. The base URL is yielded once the worker
 holds its partitions, its tables are recovered, and its API accepts alerts: what a scenario
-posts at its first instant is then owned and timed at once.
+posts at its first instant is then owned and timed at once. When the worker has stopped, the
+run's topics (those created here and the worker's own: table changelogs, the assignor's)
+are deleted: the session's broker would otherwise grow by a dozen topics a scenario, and
+every Kafka client of every later worker reads the metadata of them all when it starts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
+from aiokafka.admin import AIOKafkaAdminClient
 from conftest import IDEMPOTENCE
 from oracle import Target
 
@@ -83,6 +87,18 @@ async def _answers(base: str, deadline: float) -> None:
             await asyncio.sleep(0.2)
 
 
+async def _delete_topics(broker: str, run: str) -> None:
+    """Delete every topic of a run: its name holds the run's id."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if run in t]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 def pulseline_target(broker: str) -> Target:
     """A :data:`oracle.Target` starting ``pulseline worker`` on ``broker`` (``host:port``)."""
 
@@ -106,5 +122,6 @@ def pulseline_target(broker: str) -> Target:
             yield base
         finally:
             await asyncio.to_thread(process.stop, 10)
+            await _delete_topics(broker, run)
 
     return start
