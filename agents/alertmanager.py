@@ -46,6 +46,8 @@ from agents.alertmanager_api import add_routes
 from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
+from agents.takes import Takes
+from streams.alertmanager.arrivals import Arrivals
 from streams.alertmanager.catchup import CatchUp
 from streams.alertmanager.dispatch import DispatchStats
 from streams.alertmanager.intake import Grouped, from_rule_event
@@ -58,6 +60,7 @@ from streams.alertmanager.view import ClusterView
 from streams.alertmanager.wire import parse_postable
 from streams.errors import PulselineError, RecordDecodeError
 from streams.kafka import key_hash
+from streams.offsets import OffsetLedger
 from streams.retry import Failure, retry
 from streams.settings import Settings
 
@@ -139,7 +142,11 @@ class AlertmanagerCollector(Collector):
 
 
 def register_alertmanager(
-    app: faust.App, settings: Settings, registry: CollectorRegistry, reloads: Reloads
+    app: faust.App,
+    settings: Settings,
+    ledger: OffsetLedger,
+    registry: CollectorRegistry,
+    reloads: Reloads,
 ) -> None:
     """Register the alert manager's agents, timer, table, followers and HTTP API.
 
@@ -176,11 +183,15 @@ def register_alertmanager(
     lock = asyncio.Lock()  # one change of the dispatchers at a time
     sending: dict[str, asyncio.Task[None]] = {}
     owned: set[int] = set()
-    read: dict[int, int] = {}  # the next alerts.groups offset am-dispatch reads, by partition
-    # alerts.groups records inserted on their way in, by partition and offset: when held
-    inserted: dict[int, dict[int, asyncio.Future[None]]] = defaultdict(dict)
+    arrivals: Arrivals[asyncio.Future[None]] = Arrivals()  # token: the changes are held
     inserting: set[asyncio.Future[None]] = set()  # insert_here tasks under way
     catch_up = CatchUp(conf.catch_up_s)
+    intake_takes = Takes(
+        ledger, "am-intake", topics.alerts, max_records=worker.take_records, within_s=0.01
+    )
+    dispatch_takes = Takes(
+        ledger, "am-dispatch", topics.alert_groups, max_records=worker.take_records, within_s=0.01
+    )
     next_gc = [0.0]  # when the silences are next checked for retention
 
     def partition_of(group_key: str) -> int:
@@ -220,24 +231,28 @@ def register_alertmanager(
         """Insert the alerts of the groups this worker owns as soon as Kafka holds their
         records, and flush: one Kafka hop less between an alert and its notification.
 
-        ``am-dispatch`` skips those records when it reads them, and acknowledges them once
-        the changes they made are held; one it read first is not inserted again. For the
-        catch-up of flushes, a record inserted here counts as read (:func:`caught_up`).
+        Only a record right after those the dispatcher holds goes in here: one behind
+        records still unread (another worker's, written just before) waits for am-dispatch,
+        so a group's alerts go in in the order Kafka holds them (an older firing copy of an
+        alert never replaces a newer resolved one). ``am-dispatch`` skips the records
+        inserted here when it reads them, and acknowledges them once the changes they made
+        are held; one it read first is not inserted again. For the catch-up of flushes, a
+        record inserted here counts as read (:meth:`Arrivals.caught_up`).
         """
         async with lock:
             if app.rebalancing or app.in_recovery:
                 return
             touched: dict[int, list[int]] = defaultdict(list)
-            now = time.time()
-            for g, record in zip(grouped, written, strict=True):
-                p = record.partition
-                if p in owned and record.offset >= read.get(p, 0):
-                    ensure(p)
-                    if am.insert(p, g, now):  # else am-dispatch routes it again
-                        touched[p].append(record.offset)
             held: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            for p, offsets in touched.items():
-                inserted[p].update(dict.fromkeys(offsets, held))
+            now = time.time()
+            for record, g in sorted(zip(written, grouped, strict=True), key=by_offset):
+                p = record.partition
+                if p not in owned or not arrivals.may_take(p, record.offset):
+                    continue  # records before it are still to be read: it goes in after them
+                ensure(p)
+                if am.insert(p, g, now):  # else am-dispatch routes it again
+                    touched[p].append(record.offset)
+                    arrivals.took(p, record.offset, held)
             decided = {p: flush(p, now) for p in sorted(touched)}
             acks = [ack for p in sorted(touched) for ack in stage(p)]
         try:
@@ -245,29 +260,22 @@ def register_alertmanager(
         except BaseException:
             for p, offsets in touched.items():  # not read yet: am-dispatch inserts them
                 for offset in offsets:
-                    if inserted[p].get(offset) is held:
-                        del inserted[p][offset]
+                    arrivals.untake(p, offset, held)
             held.cancel()  # read already: their batch fails, as a failed changelog write does
             raise
         held.set_result(None)
+
+    def by_offset(written: tuple[Any, Grouped]) -> tuple[int, int]:
+        return written[0].partition, written[0].offset
 
     def inserted_here(task: asyncio.Future[None]) -> None:
         inserting.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("alerts inserted on their way in were not held by Kafka: %s", exc)
 
-    def caught_up(partition: int) -> int | None:
-        """The offset of alerts.groups below which the partition's dispatcher holds every
-        record: those am-dispatch read, and those inserted here right after them."""
-        offset = read.get(partition)
-        here = inserted.get(partition, {})
-        while offset is not None and offset in here:
-            offset += 1
-        return offset
-
     @app.agent(events_topic, name="am-intake", concurrency=1)
     async def intake(stream: Any) -> None:
-        async for events in stream.noack_take(worker.take_records, within=0.01):
+        async for events in intake_takes.batches(stream):
             alerts = []
             for e in events:
                 try:
@@ -285,8 +293,7 @@ def register_alertmanager(
                 min_s=conf.retry_min_s,
                 max_s=conf.retry_max_s,
             )
-            for e in events:
-                await stream.ack(e)
+            intake_takes.ack(events)
 
     def saved(partition: int) -> list[SavedGroup]:
         return [
@@ -327,7 +334,7 @@ def register_alertmanager(
         due = dispatcher.next_due()
         if due is None or due > now:
             return []
-        if not catch_up.ready(partition, now, caught_up(partition), end_of(partition)):
+        if not catch_up.ready(partition, now, arrivals.caught_up(partition), end_of(partition)):
             return []  # alerts received before now are still on their way: wait for them
         return dispatcher.due(now, view.muting())
 
@@ -415,14 +422,12 @@ def register_alertmanager(
         acks: Sequence[Awaitable[Any]],
         decided: Decided,
         events: Sequence[Any],
-        stream: Any,
     ) -> None:
         """Settle a batch of inserts, then acknowledge its input (after the batch before)."""
         if previous is not None:
             await previous
         await settle(acks, decided)
-        for e in events:
-            await stream.ack(e)
+        dispatch_takes.ack(events)
 
     @app.agent(groups_topic, name="am-dispatch", concurrency=1)
     async def dispatch(stream: Any) -> None:
@@ -430,11 +435,11 @@ def register_alertmanager(
         # read: a broker round trip per batch would bound how fast a burst of alerts gets in.
         settling: asyncio.Future[None] | None = None
         try:
-            async for events in stream.noack_take(worker.take_records, within=0.01):
+            async for events in dispatch_takes.batches(stream):
                 if settling is not None and settling.done():
                     settling.result()  # a batch that could not settle stops the agent
                 acks, decided = await take(events)
-                settling = asyncio.ensure_future(settled(settling, acks, decided, events, stream))
+                settling = asyncio.ensure_future(settled(settling, acks, decided, events))
         finally:
             if settling is not None and not settling.done():
                 settling.cancel()  # not acknowledged: read again by the next owner
@@ -450,9 +455,10 @@ def register_alertmanager(
                 p = e.message.partition
                 if p not in owned:
                     continue
-                read[p] = max(read.get(p, 0), e.message.offset + 1)
-                if (done := inserted[p].pop(e.message.offset, None)) is not None:
+                missing, done = arrivals.read(p, e.message.offset)
+                if done is not None:
                     held.append(done)
+                if not missing:
                     continue
                 try:
                     grouped = Grouped.decode(e.message.value or b"")
@@ -541,9 +547,7 @@ def register_alertmanager(
             lost = [tp.partition for tp in tps if tp.topic == topics.alert_groups]
             owned.difference_update(lost)
             catch_up.forget(lost)
-            for p in lost:
-                read.pop(p, None)
-                inserted.pop(p, None)
+            arrivals.forget(lost)
             for p in lost:
                 for n in am.dispatchers[p].pending() if p in am.dispatchers else ():
                     task = sending.pop(n.key, None)

@@ -87,7 +87,7 @@ def create_app(
     register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
     reloads = Reloads()
     register_rules(app, settings, ledger, registry, reloads)
-    register_alertmanager(app, settings, registry, reloads)
+    register_alertmanager(app, settings, ledger, registry, reloads)
     app.task(reloads.run)
 
     @app.page("/metrics")
