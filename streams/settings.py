@@ -34,6 +34,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from streams.durations import parse_duration
 from streams.errors import ConfigError
+from streams.names import Store
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -86,7 +87,17 @@ class KafkaSettings(BaseModel):
         "record before it is acknowledged; default replication_factor - 1, at least 1.",
     )
     session_timeout_s: float = Field(
-        10.0, gt=0, description="Consumer-group session timeout; a join waits about half."
+        6.0,
+        gt=0,
+        description="Consumer-group session timeout: a worker that died without a word "
+        "(SIGKILL, a lost host) keeps its partitions this long before the others take them "
+        "over. Brokers refuse less than their group.min.session.timeout.ms (6 s by default).",
+    )
+    heartbeat_interval_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often a worker tells the group coordinator it is alive, and learns "
+        "that the group rebalances; below a third of session_timeout_s.",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Produce and admin timeout.")
     max_record_bytes: int = Field(
@@ -97,10 +108,22 @@ class KafkaSettings(BaseModel):
         "(413).",
     )
 
-    @field_validator("session_timeout_s", "request_timeout_s", mode="before")
+    @field_validator(
+        "session_timeout_s", "heartbeat_interval_s", "request_timeout_s", mode="before"
+    )
     @classmethod
     def _parse(cls, value: object) -> float:
         return _duration(value)
+
+    @model_validator(mode="after")
+    def _check_heartbeat(self) -> KafkaSettings:
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ValueError(
+                f"heartbeat_interval_s {self.heartbeat_interval_s} must be at most a third of "
+                f"session_timeout_s {self.session_timeout_s}: one late heartbeat would end the "
+                "session"
+            )
+        return self
 
     @field_validator("broker")
     @classmethod
@@ -198,6 +221,13 @@ class InfluxSettings(BaseModel):
     model_config = _FROZEN
 
     url: str = Field("http://127.0.0.1:8428", description="Base URL of the write API.")
+    store: Store = Field(
+        "victoriametrics",
+        description="What serves the write API: victoriametrics (run with "
+        "-influxSkipMeasurement; each field is written as its series, so a Prometheus sample "
+        "up is stored as up) or influxdb (InfluxDB 2: measurement, tags and fields as they "
+        "are). The names: streams/names.py.",
+    )
     org: str = Field("pulseline", description="Organization of the buckets.")
     token: SecretStr = Field(SecretStr(""), description="API token (secret).")
     timeout_s: float = Field(10.0, gt=0, description="Timeout of one write request.")
@@ -339,6 +369,11 @@ class CollectorSettings(BaseModel):
     scrape_config: Path | None = Field(
         None, description="Scrape config file (prometheus.yml-like); none: push only."
     )
+    keep_created: bool = Field(
+        False,
+        description="Store the *_created series prometheus_client exposes next to counters, "
+        "histograms and summaries (their creation times); by default they are dropped.",
+    )
     member_id: str | None = Field(
         None, description="This collector's id in the cluster; default HOSTNAME:PORT."
     )
@@ -464,6 +499,18 @@ class WorkerSettings(BaseModel):
     web_host: str = Field("127.0.0.1", description="Bind address of the worker's web server.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
     data_dir: Path = Field(Path(".pulseline"), description="Directory for worker state.")
+    static_membership: bool = Field(
+        True,
+        description="Join the group as a static member (Kafka's group.instance.id): a worker "
+        "restarted under the same instance_id takes its partitions back at once instead of "
+        "waiting for its old session to expire. A stopped static member does not leave the "
+        "group, so its partitions wait kafka.session_timeout_s before moving.",
+    )
+    instance_id: str | None = Field(
+        None,
+        description="This worker's static member id, unique in the group and the same across "
+        "its restarts; default HOSTNAME:web_port.",
+    )
     take_records: int = Field(
         100, ge=1, description="Records the raw sink takes from the stream at once."
     )
@@ -474,6 +521,20 @@ class WorkerSettings(BaseModel):
     @classmethod
     def _parse(cls, value: object) -> float:
         return _duration(value)
+
+    def group_instance_id(self, hostname: str) -> str | None:
+        """The ``group.instance.id`` this worker joins with on ``hostname``; None: dynamic.
+
+        >>> WorkerSettings(web_port=6067).group_instance_id("host-1")
+        'host-1:6067'
+        >>> WorkerSettings(instance_id="worker-0").group_instance_id("host-1")
+        'worker-0'
+        >>> WorkerSettings(static_membership=False).group_instance_id("host-1") is None
+        True
+        """
+        if not self.static_membership:
+            return None
+        return self.instance_id or f"{hostname}:{self.web_port}"
 
 
 class Settings(BaseSettings):
