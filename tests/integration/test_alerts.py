@@ -44,13 +44,30 @@ def _events(
     return [json.loads(value) for value, _ in records]
 
 
+def _changes(events: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``events`` without repeats of a change already announced.
+
+    A worker killed between an event and the save of its alert state announces that change
+    again after its restart (at least once, as documented; the alert manager merges the
+    copy): a repeat is the same change of the same alert, with the same start.
+    """
+    seen: set[tuple[object, ...]] = set()
+    changes = []
+    for e in events:
+        change = (e["fingerprint"], e["previous"], e["state"], e["startsAt"], e["endsAt"])
+        if change not in seen:
+            seen.add(change)
+            changes.append(e)
+    return changes
+
+
 def _wait_events(
     broker: str, pipeline: Pipeline, states: list[str], keep: float
 ) -> list[dict[str, object]]:
     """Push ``keep`` meanwhile; wait until the events' states are ``states`` (or more)."""
     deadline = time.monotonic() + 60
     while True:
-        events = _events(broker, pipeline, len(states))
+        events = _changes(_events(broker, pipeline, len(states) + 2))
         if [e["state"] for e in events][: len(states)] == states or time.monotonic() > deadline:
             return events
         _push(pipeline, keep)
@@ -77,8 +94,10 @@ def test_breach_fires_survives_a_worker_kill_and_resolves(pipeline: Pipeline, br
         time.sleep(0.5)
     _push(pipeline, 10.0)
     events = _wait_events(broker, pipeline, ["pending", "firing", "resolved"], keep=10.0)
-    events = _events(broker, pipeline, 4, timeout=4)  # anything announced after it shows now
-    assert [e["state"] for e in events] == ["pending", "firing", "resolved"], events
+    announced = _events(broker, pipeline, 8, timeout=4)  # anything announced after it shows now
+    events = _changes(announced)
+    assert [e["state"] for e in events] == ["pending", "firing", "resolved"], announced
+    assert len(announced) <= len(events) + 1, announced  # one change repeated at most
     pending, firing, resolved = events
     assert len({e["fingerprint"] for e in events}) == 1
     assert pending["startsAt"] == firing["startsAt"] == resolved["startsAt"]
