@@ -43,7 +43,7 @@ import orjson
 from streams.errors import SnapshotError
 from streams.promql.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 from streams.records import Point
-from streams.rules.alerts import AlertChange
+from streams.rules.alerts import AlertChange, AlertState
 from streams.rules.group import GroupEvaluator, GroupResult, RuleEvalError
 from streams.rules.model import RuleGroup
 from streams.rules.routing import Forwarded, Router, partition_of
@@ -126,6 +126,28 @@ class _Partition:
         self.groups: dict[str, GroupEvaluator] = {}
         self.last_eval: dict[str, int] = {}
         self.last_whole: dict[str, int] = {}
+        self.errors: dict[str, dict[str, RuleEvalError]] = {}
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    """What a worker knows of one rule group (for the ``/rules`` and ``/alerts`` pages).
+
+    Attributes:
+        group: the group as loaded.
+        partition: the ``rules.samples`` partition that evaluates it.
+        owned: whether this worker holds that partition.
+        last_eval_ms: the instant of its last evaluation here, None before the first.
+        alerts: the alert state of each alerting rule, by the rule's index in the group.
+        errors: the rules that failed since the group was last evaluated whole, by name.
+    """
+
+    group: RuleGroup
+    partition: int
+    owned: bool
+    last_eval_ms: int | None = None
+    alerts: dict[int, AlertState] = field(default_factory=dict)
+    errors: dict[str, RuleEvalError] = field(default_factory=dict)
 
 
 class RuleRuntime:
@@ -183,6 +205,28 @@ class RuleRuntime:
     def series_count(self) -> int:
         """Series held over all partitions."""
         return sum(len(p.store) for p in self._parts.values())
+
+    def status(self) -> list[GroupStatus]:
+        """Every loaded group, in file order, with what this worker knows of it."""
+        out = []
+        for name, group in self.router.groups.items():
+            partition = partition_of(name, self.partitions)
+            part = self._parts.get(partition)
+            if part is None:
+                out.append(GroupStatus(group, partition, owned=False))
+                continue
+            evaluator = part.groups.get(name)
+            out.append(
+                GroupStatus(
+                    group,
+                    partition,
+                    owned=True,
+                    last_eval_ms=part.last_eval.get(name),
+                    alerts=dict(evaluator.alert_states) if evaluator is not None else {},
+                    errors=dict(part.errors.get(name, {})),
+                )
+            )
+        return out
 
     def _part(self, partition: int) -> _Partition:
         part = self._parts.get(partition)
@@ -305,6 +349,11 @@ class RuleRuntime:
         else:
             result = evaluator.evaluate(part.store, t_ms, changed)
         part.last_eval[group] = t_ms
+        failed = {e.rule: e for e in result.errors}
+        if changed is None and not due_only:  # every rule ran: the others are healthy now
+            part.errors[group] = failed
+        else:
+            part.errors.setdefault(group, {}).update(failed)
         self._collect(group, evaluator, result, t_ms, outcome)
 
     @staticmethod
