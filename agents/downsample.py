@@ -35,6 +35,7 @@ from streams.downsample import DownsampleStats, Late, WindowEngine
 from streams.downsample.counters import counter_help
 from streams.downsample.processor import Downsampler
 from streams.downsample.store import ChunkedStore
+from streams.names import RENDERERS
 from streams.offsets import OffsetLedger
 from streams.records import Point, encode_batch
 from streams.settings import Settings
@@ -165,6 +166,7 @@ def register_downsampler(
         snapshot_max_s=ds.snapshot_max_s,
         retry_min_s=influx.retry_min_s,
         retry_max_s=influx.retry_max_s,
+        render=RENDERERS[influx.store],
     )
     dlq_topic = settings.topics.dlq(settings.topics.raw)
     dlq = DeadLetterSender(app, dlq_topic, stage="downsample")

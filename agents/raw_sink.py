@@ -15,6 +15,7 @@ import faust
 
 from agents.dlq import DeadLetterSender
 from agents.takes import Takes
+from streams.names import RENDERERS
 from streams.offsets import OffsetLedger
 from streams.settings import Settings
 from streams.sinks.batch import BatchSink, DeadLetter, RecordRef
@@ -54,7 +55,8 @@ def register_raw_sink(
             batch_lines=influx.batch_lines,
             retry_min_s=influx.retry_min_s,
             retry_max_s=influx.retry_max_s,
-        )
+        ),
+        RENDERERS[influx.store],
     )
     sinks.add(tier.name, sink.sink.stats, sink.stats)
     topic = app.topic(settings.topics.raw, partitions=settings.kafka.partitions)

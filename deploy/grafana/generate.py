@@ -7,7 +7,8 @@ reads the data source ``pulseline-influxdb`` (Flux) and one measurement of pulse
 - the demo and Telegraf-style host metrics as pushed (``cpu``, ``mem``, ``disk``, ``net``,
   ``system``: measurement, fields, tags ``host``...);
 - pulseline's own metrics, scraped by the collector from the workers' and collectors'
-  ``/metrics``: measurement = the Prometheus name, field ``value``, labels as tags.
+  ``/metrics``: measurement = the Prometheus name, field ``value``, labels as tags (the one
+  mapping of names, ``streams/names.py``: :func:`streams.names.influx_names`).
 
 **The tier is chosen in Flux from the dashboard's range.** Each query starts with the same
 prelude: ranges up to 6 hours that start within the raw bucket's retention read raw samples,
@@ -38,6 +39,7 @@ from typing import Any, Literal
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from streams.names import VALUE_FIELD  # noqa: E402
 from streams.settings import DEFAULT_TIERS  # noqa: E402
 
 DATASOURCE = {"type": "influxdb", "uid": "pulseline-influxdb"}
@@ -101,7 +103,7 @@ class Series:
     """
 
     measurement: str
-    fields: tuple[str, ...] = ("value",)
+    fields: tuple[str, ...] = (VALUE_FIELD,)
     kind: Kind = "gauge"
     by: tuple[str, ...] = ()
     where: str = ""

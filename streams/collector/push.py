@@ -68,6 +68,7 @@ from streams.collector.views import (
 )
 from streams.errors import BodyParseError
 from streams.kafka import ProduceError, RecordProducer, RecordTooLargeError
+from streams.names import without_created
 from streams.records import Point, encode_batch
 from streams.settings import Settings
 
@@ -208,7 +209,10 @@ class PushHandler:
             if len(self._types) > 100_000:
                 self._types.clear()
             self._types.update(decoded.types)
-        return Decoded(decoded.points, self._types)
+        points = decoded.points
+        if not c.keep_created:
+            points = without_created(points, self._types)
+        return Decoded(points, self._types)
 
     def _admit(self, decoded: Decoded) -> None:
         """Refuse the request (400) when the door refuses any of its points."""

@@ -40,6 +40,7 @@ from streams.collector.metrics import CollectorMetrics
 from streams.collector.ring import HashRing, stable_hash
 from streams.collector.scrapeconfig import Job, ScrapeConfig, TargetFiles
 from streams.kafka import ProduceError, RecordProducer
+from streams.names import without_created
 from streams.records import Point, encode_batch
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class Scraper:
         metrics: the collector's counters (scrapes by job and result, drops, refusals).
         clock: wall-clock seconds (injected in tests).
         door: what decides whether a scraped point can be stored; none: every point.
+        keep_created: store the ``*_created`` series too (:func:`streams.names.without_created`).
     """
 
     def __init__(
@@ -117,7 +119,9 @@ class Scraper:
         metrics: CollectorMetrics | None = None,
         clock: Callable[[], float] = time.time,
         door: Door | None = None,
+        keep_created: bool = False,
     ) -> None:
+        self._keep_created = keep_created
         self._metrics = metrics
         self._door = door
         self._producer = producer
@@ -148,6 +152,8 @@ class Scraper:
                 scrape_ts_ms=ts_ms,
             )
             points, scraped = result.points, result.samples_scraped
+            if not self._keep_created:
+                points = without_created(points, result.types)
             types.update(result.types)
             if self._metrics is not None:
                 for reason, count in result.dropped.items():

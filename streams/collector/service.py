@@ -68,7 +68,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         session = aiohttp.ClientSession(auto_decompress=True)
         manager = ScrapeManager(
             me,
-            Scraper(producer, settings.topics.raw, session, metrics, door=Door(settings)),
+            Scraper(
+                producer,
+                settings.topics.raw,
+                session,
+                metrics,
+                door=Door(settings),
+                keep_created=settings.collector.keep_created,
+            ),
             config,
             c.scrape_config.parent,
             replication_factor=c.replication_factor,

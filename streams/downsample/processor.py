@@ -39,6 +39,7 @@ from streams.codecs.lineprotocol import render_lines
 from streams.downsample.rows import Late, Row
 from streams.downsample.windows import CounterTest, WindowEngine
 from streams.errors import RecordDecodeError, SnapshotError
+from streams.names import Render
 from streams.records import FieldValue, Point, decode_record
 from streams.retry import retry
 from streams.sinks.batch import BatchSink, Pending, RecordRef
@@ -116,6 +117,7 @@ class Downsampler(Generic[T]):
         retry_min_s: first wait after a failed late send or snapshot save.
         retry_max_s: longest wait between attempts.
         sleep: how to wait (tests pass one that returns at once).
+        render: how rows become lines for the store (``streams.names.RENDERERS``).
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class Downsampler(Generic[T]):
         retry_min_s: float = 0.5,
         retry_max_s: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        render: Render = render_lines,
     ) -> None:
         missing = set(engine.plan.names) - set(sinks)
         if missing:
@@ -148,6 +151,7 @@ class Downsampler(Generic[T]):
         # as (offset, token, when taken), in offset order.
         self._held: dict[int, deque[tuple[int, T, float]]] = defaultdict(deque)
         self._restored: set[int] = set()
+        self._render_lines = render
 
     @property
     def partitions(self) -> frozenset[int]:
@@ -279,13 +283,13 @@ class Downsampler(Generic[T]):
 
     def _render(self, tier: str, points: list[Point]) -> list[str]:
         try:
-            return render_lines(points).split("\n")
+            return self._render_lines(points).split("\n")
         except ValueError:
             pass
         lines: list[str] = []
         for point in points:  # find the rows line protocol cannot express; keep the rest
             try:
-                lines.append(render_lines((point,)))
+                lines.append(self._render_lines((point,)))
             except ValueError as exc:
                 self.stats.rows_refused += 1
                 log.error("%s: row %s cannot be written: %s", tier, point, exc)

@@ -33,6 +33,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import TypeAlias
 
+from streams.names import metric_name
 from streams.promql.expr import Expr, RangeCall, Selector, children
 
 Labels: TypeAlias = tuple[tuple[str, str], ...]
@@ -115,11 +116,6 @@ def metric_of(labels: Labels) -> str | None:
     return None
 
 
-def metric_name(measurement: str, field: str) -> str:
-    """A field's metric: the measurement for ``value``, else ``<measurement>_<field>``."""
-    return measurement if field == "value" else f"{measurement}_{field}"
-
-
 def sample_value(raw: object) -> float | None:
     """A field value as a sample: booleans 0 and 1, numbers as floats, strings None."""
     if isinstance(raw, bool):
@@ -134,9 +130,9 @@ def point_samples(
 ) -> list[tuple[Labels, int, float]]:
     """The samples of one pipeline point, as ``(labels, ts_ms, value)``.
 
-    The field ``value`` is the metric named after the measurement; any other field ``f`` is
-    the metric ``<measurement>_<f>`` (the Telegraf and VictoriaMetrics convention). Booleans
-    are 0 and 1; strings are no sample.
+    Each field is the series :func:`streams.names.metric_name` names: ``value`` is the
+    measurement, any other field ``f`` is ``<measurement>_<f>``. Booleans are 0 and 1;
+    strings are no sample.
 
     Example:
         >>> for sample in point_samples("cpu", {"host": "a"}, {"usage_idle": 97.5, "ok": True}, 5):

@@ -32,8 +32,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from streams.errors import RecordDecodeError
+from streams.names import metric_name
 from streams.promql.expr import Selector, selectors
-from streams.promql.series import Labels, metric_name, sample_value, series_labels
+from streams.promql.series import Labels, sample_value, series_labels
 from streams.records import Point
 from streams.rules.errors import RuleError, RuleProblem
 from streams.rules.model import RuleFile, RuleGroup

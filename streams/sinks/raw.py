@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from streams.codecs.lineprotocol import render_lines
 from streams.errors import RecordDecodeError
+from streams.names import Render
 from streams.records import Batch, Point, decode_record, encode_batch
 from streams.sinks.batch import BatchSink, DeadLetter, Pending, RecordRef
 
@@ -46,11 +47,17 @@ class RawStats:
 
 
 class RawSink:
-    """Writes the points of batch records to the raw bucket through a :class:`BatchSink`."""
+    """Writes the points of batch records to the raw bucket through a :class:`BatchSink`.
 
-    def __init__(self, sink: BatchSink) -> None:
+    Args:
+        sink: the raw bucket's sink.
+        render: how points become lines for the store (``streams.names.RENDERERS``).
+    """
+
+    def __init__(self, sink: BatchSink, render: Render = render_lines) -> None:
         self.sink = sink
         self.stats = RawStats()
+        self._render = render
 
     async def process(self, records: Sequence[InRecord]) -> list[DeadLetter]:
         """Write the records; return the dead letters: undecodable records whole, and the
@@ -72,10 +79,10 @@ class RawSink:
             stats.points += len(points)
             stats.samples += sum(len(p.fields) for p in points)
             try:
-                text = render_lines(points)
+                text = self._render(points)
                 good = points
             except ValueError:
-                text, good, bad, reason = _render_each(points)
+                text, good, bad, reason = _render_each(points, self._render)
                 refused[record.ref] = (f"unwritable point: {reason}", bad)
             written[record.ref] = (batch, good)
             pending.append(Pending(record.ref, text, len(good)))
@@ -93,7 +100,9 @@ class RawSink:
         return dead
 
 
-def _render_each(points: Sequence[Point]) -> tuple[str, list[Point], list[Point], str]:
+def _render_each(
+    points: Sequence[Point], render: Render
+) -> tuple[str, list[Point], list[Point], str]:
     """Render the points one by one: (text of the good ones, good, bad, first reason)."""
     lines: list[str] = []
     good: list[Point] = []
@@ -101,7 +110,7 @@ def _render_each(points: Sequence[Point]) -> tuple[str, list[Point], list[Point]
     reason = ""
     for point in points:
         try:
-            lines.append(render_lines((point,)))
+            lines.append(render((point,)))
             good.append(point)
         except ValueError as exc:
             bad.append(point)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
+from streams.names import STORE_FLAGS
 from streams.stack.apache_kafka import kafka_server
 from streams.stack.processes import ManagedProcess, ProcessError, http_ready, tcp_ready
 
@@ -60,7 +61,9 @@ def broker(port: int, workdir: Path, engine: BrokerEngine = "kafka") -> ManagedP
 def victoria_metrics(
     port: int, workdir: Path, retention_s: float | None = None, *, dedup: bool = False
 ) -> ManagedProcess:
-    """A VictoriaMetrics on 127.0.0.1:``port``: the InfluxDB write API, newest data visible.
+    """A VictoriaMetrics on 127.0.0.1:``port``: the InfluxDB write API, newest data visible,
+    a line's field names taken as series names (``influx.store: victoriametrics``: a
+    Prometheus sample ``up`` is stored as ``up``, see :mod:`streams.names`).
 
     Args:
         port: the HTTP port (writes, queries, ``/health``).
@@ -84,6 +87,7 @@ def victoria_metrics(
         f"-storageDataPath={workdir / f'vm-{port}'}",
         "-search.latencyOffset=0s",
         "-loggerLevel=WARN",
+        *STORE_FLAGS["victoriametrics"],
     ]
     if retention_s is not None:
         argv.append(f"-retentionPeriod={max(1, round(retention_s / 86400))}d")

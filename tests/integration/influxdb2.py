@@ -48,6 +48,7 @@ def influx_env(server: InfluxDB2, buckets: dict[str, str]) -> dict[str, str]:
     ]
     return {
         "PULSELINE_INFLUX__URL": server.url,
+        "PULSELINE_INFLUX__STORE": "influxdb",
         "PULSELINE_INFLUX__ORG": server.org,
         "PULSELINE_INFLUX__TOKEN": server.token,
         "PULSELINE_TIERS": json.dumps(tiers),

@@ -123,7 +123,7 @@ class RawCheck:
 
 def check_raw(load: Sequences, url: str) -> RawCheck:
     """Missing, duplicated and wrong samples of ``load`` in the store at ``url``."""
-    rows = export(url, f'{{__name__="{load.metric}_value"}}')
+    rows = export(url, f'{{__name__="{load.metric}"}}')
     seen: Counter[tuple[str, int]] = Counter()
     wrong = []
     for host, samples in rows.items():
@@ -144,7 +144,7 @@ def check_minutes(load: Sequences, url: str) -> list[str]:
     """What differs between the 1-minute rows at ``url`` and the exact ones."""
     got: dict[tuple[str, int], dict[str, float]] = {}
     for agg in ("count", "sum"):
-        for host, samples in export(url, f'{{__name__="{load.metric}_value_{agg}"}}').items():
+        for host, samples in export(url, f'{{__name__="{load.metric}_{agg}"}}').items():
             for ts, value in samples:
                 got.setdefault((host, ts), {})[agg] = value
     problems = []

@@ -117,13 +117,13 @@ def test_failed_scrapes_are_whole_failures_with_reasons(
 
     failing = ("hang", "garbage", "big", "bodylimit")
     wait_for(
-        lambda: all(tsdb.count(f'{{__name__="up_value",job="{j}"}}') >= 2 for j in failing),
+        lambda: all(tsdb.count(f'{{__name__="up",job="{j}"}}') >= 2 for j in failing),
         60,
         "up of every failing target",
     )
     for job in failing:
-        ups = tsdb.export(f'{{__name__="up_value",job="{job}"}}')
+        ups = tsdb.export(f'{{__name__="up",job="{job}"}}')
         assert {v for s in ups.values() for v in s.values()} == {0.0}, job
-    assert tsdb.count('{__name__="big_series_value"}') == 0
-    wait_for(lambda: tsdb.count('{__name__="fine_value"}') >= 1, 30, "the good target's sample")
-    assert tsdb.count('{__name__="up_value",job="good"}') >= 1
+    assert tsdb.count('{__name__="big_series"}') == 0
+    wait_for(lambda: tsdb.count('{__name__="fine"}') >= 1, 30, "the good target's sample")
+    assert tsdb.count('{__name__="up",job="good"}') >= 1

@@ -113,14 +113,14 @@ def test_refused_points_are_replayed_after_the_fix_and_land(
     assert pipeline.push("\n".join(sorted(lines)).encode())[0] == 204
 
     # The record's other points are written; the refused ones are one dead letter, with why.
-    wait_for(lambda: tsdb.count('{__name__="dlqok_value"}') == WRITTEN, 90, "the allowed points")
+    wait_for(lambda: tsdb.count('{__name__="dlqok"}') == WRITTEN, 90, "the allowed points")
     dead = pipeline.raw_topic + ".dlq"
     [(value, headers)] = read_topic(broker, dead, expect=1)
     held = decode_batch(value)
     assert sorted(p.tags["series"] for p in held) == sorted(f"s{i}" for i in range(REFUSED))
     assert {p.measurement for p in held} == {"dlqheld"}
     assert b"422" in headers["pulseline-reason"]
-    assert tsdb.count('{__name__="dlqheld_value"}') == 0
+    assert tsdb.count('{__name__="dlqheld"}') == 0
 
     shown = dlq(pipeline, "show").stdout.splitlines()
     assert shown[0].startswith(f"{dead}[")
@@ -141,12 +141,12 @@ def test_refused_points_are_replayed_after_the_fix_and_land(
     )
     assert topic_size(broker, pipeline.raw_topic) == before + 1
 
-    wait_for(lambda: tsdb.count('{__name__="dlqheld_value"}') == REFUSED, 90, "the replayed points")
-    exported = tsdb.export('{__name__="dlqheld_value"}')
+    wait_for(lambda: tsdb.count('{__name__="dlqheld"}') == REFUSED, 90, "the replayed points")
+    exported = tsdb.export('{__name__="dlqheld"}')
     assert sorted(v for series in exported.values() for v in series.values()) == [
         float(i) for i in range(REFUSED)
     ]
-    assert tsdb.count('{__name__="dlqok_value"}') == WRITTEN
+    assert tsdb.count('{__name__="dlqok"}') == WRITTEN
     assert topic_size(broker, dead) == 1  # written this time, not dead-lettered again
 
     # The hint for next time selects nothing: the letter was moved already.

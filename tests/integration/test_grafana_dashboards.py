@@ -188,6 +188,7 @@ def stack(broker: str, influxdb2: InfluxDB2, workdir: Path) -> Iterator[Stack]:
         "PULSELINE_KAFKA__PARTITIONS": "4",
         "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": IDEMPOTENCE,
         "PULSELINE_INFLUX__URL": influxdb2.url,
+        "PULSELINE_INFLUX__STORE": "influxdb",
         "PULSELINE_INFLUX__ORG": influxdb2.org,
         "PULSELINE_INFLUX__TOKEN": tokens.writer,
         "PULSELINE_INFLUX__RETRY_MAX_S": "2",

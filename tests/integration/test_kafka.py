@@ -138,7 +138,7 @@ def test_a_broker_restart_keeps_records_offsets_and_state(
     start_s = int(time.time()) - 600
     for k in range(20):
         assert _push_samples(pipeline, f"h{k % 4}", start_s + 10 * k)
-    wait_for(lambda: tsdb.count('{__name__="krestart_value"}') == 200, 90, "the first 200 samples")
+    wait_for(lambda: tsdb.count('{__name__="krestart"}') == 200, 90, "the first 200 samples")
     app_id = pipeline.env["PULSELINE_WORKER__APP_ID"]
     changelog = f"{app_id}-downsample-state-changelog"
     raw_ends = {pipeline.raw_topic: topic_size(broker, pipeline.raw_topic)}
@@ -164,7 +164,7 @@ def test_a_broker_restart_keeps_records_offsets_and_state(
     # The collector and the worker reconnect by themselves; new samples flow end to end.
     for k in range(20, 30):
         wait_for(lambda k=k: _push_samples(pipeline, f"h{k % 4}", start_s + 10 * k), 60, "a push")
-    wait_for(lambda: tsdb.count('{__name__="krestart_value"}') == 300, 120, "all 300 samples")
+    wait_for(lambda: tsdb.count('{__name__="krestart"}') == 300, 120, "all 300 samples")
     assert worker.running()
 
 

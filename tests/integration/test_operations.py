@@ -89,7 +89,7 @@ def test_rewinding_the_group_refills_the_raw_bucket_and_the_tiers_skip_the_repla
     ts = (int(time.time()) - 120) * 1000
     for i in range(6):
         assert pipeline.push(f"refill,host=r{i} value={i} {ts}".encode())[0] == 204
-    wait_for(lambda: tsdb.count('{__name__="refill_value"}') == 6, 90, "the points")
+    wait_for(lambda: tsdb.count('{__name__="refill"}') == 6, 90, "the points")
 
     def finished() -> bool:
         ends, committed = _group_offsets(broker, group, raw)
@@ -99,9 +99,9 @@ def test_rewinding_the_group_refills_the_raw_bucket_and_the_tiers_skip_the_repla
     worker.stop(deadline=30)
 
     # The database loses them (a restore from a backup older than the points).
-    query = urllib.parse.urlencode({"match[]": '{__name__="refill_value"}'})
+    query = urllib.parse.urlencode({"match[]": '{__name__="refill"}'})
     urllib.request.urlopen(f"{tsdb.url}/api/v1/admin/tsdb/delete_series?{query}", timeout=30)
-    assert tsdb.count('{__name__="refill_value"}') == 0
+    assert tsdb.count('{__name__="refill"}') == 0
 
     ends, _ = _group_offsets(broker, group, raw)
     rewound = _rewind(broker, group, raw, backup_ms)
@@ -109,8 +109,8 @@ def test_rewinding_the_group_refills_the_raw_bucket_and_the_tiers_skip_the_repla
     assert replayed >= 6  # every pushed body is a record after the backup time
 
     pipeline.worker("worker-after-restore")
-    wait_for(lambda: tsdb.count('{__name__="refill_value"}') == 6, 90, "the points written again")
-    exported = tsdb.export('{__name__="refill_value"}')
+    wait_for(lambda: tsdb.count('{__name__="refill"}') == 6, 90, "the points written again")
+    exported = tsdb.export('{__name__="refill"}')
     assert sorted(v for series in exported.values() for v in series.values()) == [
         float(i) for i in range(6)
     ]

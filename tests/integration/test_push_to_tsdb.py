@@ -42,7 +42,7 @@ def _workload(seed: int) -> tuple[list[bytes], dict[tuple[str, int], float]]:
 
 def _stored(tsdb: Tsdb) -> dict[tuple[str, int], float]:
     out = {}
-    for key, samples in tsdb.export('{__name__="itest_value"}').items():
+    for key, samples in tsdb.export('{__name__="itest"}').items():
         series = key.split('"series": "')[1].split('"')[0]
         for ts, value in samples.items():
             out[(series, ts)] = value
@@ -69,7 +69,7 @@ def test_every_sample_lands_through_worker_kill_and_tsdb_outage(
     time.sleep(max(0.0, outage_started + 20 - time.monotonic()))
     tsdb.process.start().wait_ready(30)
 
-    wait_for(lambda: tsdb.count('{__name__="itest_value"}') >= len(expected), 180, "all samples")
+    wait_for(lambda: tsdb.count('{__name__="itest"}') >= len(expected), 180, "all samples")
     stored = _stored(tsdb)
     missing = [k for k in expected if k not in stored]
     wrong = [
@@ -96,8 +96,8 @@ def test_malformed_body_is_refused_whole_and_names_the_line(pipeline: Pipeline, 
 
     status, text = pipeline.push(f"marker,host=a value=1 {ts}".encode())
     assert status == 204, text
-    wait_for(lambda: tsdb.count('{__name__="marker_value"}') == 1, 60, "the marker")
-    assert tsdb.count('{__name__="refused_value"}') == 0
+    wait_for(lambda: tsdb.count('{__name__="marker"}') == 1, 60, "the marker")
+    assert tsdb.count('{__name__="refused"}') == 0
 
 
 def test_collector_answers_503_without_kafka(tmp_path: Path) -> None:
@@ -152,7 +152,7 @@ def test_points_the_store_would_drop_are_refused_at_the_door(
 
     status, text = pipeline.push(f"marker,host=door value=1 {ts}".encode())
     assert status == 204, text
-    wait_for(lambda: tsdb.count('{__name__="marker_value",host="door"}') == 1, 60, "the marker")
+    wait_for(lambda: tsdb.count('{__name__="marker",host="door"}') == 1, 60, "the marker")
     assert tsdb.count('{__name__=~"doorcheck.*"}') == 0
 
 

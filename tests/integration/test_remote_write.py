@@ -52,11 +52,11 @@ def test_prometheus_remote_write_lands_in_the_tsdb(
     pipeline.collector(env={"PULSELINE_COLLECTOR__TOKENS": '{"prometheus": "rw-token"}'})
     pipeline.worker()
     _, port = prometheus
-    match = '{__name__="prometheus_build_info_value"}'
+    match = '{__name__="prometheus_build_info"}'
     wait_for(lambda: tsdb.count(match) >= 3, 90, "prometheus_build_info from remote write")
     (series,) = tsdb.export(match).items()
     name, samples = series
     assert set(samples.values()) == {1.0}
     assert '"job": "prometheus"' in name and f'"instance": "127.0.0.1:{port}"' in name
-    up = tsdb.export('{__name__="up_value",job="prometheus"}')
+    up = tsdb.export('{__name__="up",job="prometheus"}')
     assert up and all(v == 1.0 for s in up.values() for v in s.values())

@@ -81,7 +81,7 @@ def test_status_shows_owners_then_the_real_lag_after_the_worker_stopped(
     ts = (int(time.time()) - 60) * 1000
     warm = "\n".join(f"statuswarm,host=w{i} value={i} {ts}" for i in range(8))
     assert pipeline.push(warm.encode())[0] == 204
-    wait_for(lambda: tsdb.count('{__name__="statuswarm_value"}') == 8, 90, "the first points")
+    wait_for(lambda: tsdb.count('{__name__="statuswarm"}') == 8, 90, "the first points")
 
     # While the worker runs: every raw partition is owned by it (its web address) and done.
     def settled() -> bool:

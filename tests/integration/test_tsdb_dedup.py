@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from streams.names import RENDERERS
+from streams.records import Point
 from streams.sinks.influx import InfluxWriter
 from streams.stack import components
 from streams.stack.processes import free_port
@@ -33,7 +35,10 @@ def copies_after_a_replay(workdir: Path, *, dedup: bool) -> tuple[int, int]:
     vm = components.victoria_metrics(port, workdir, dedup=dedup).start().wait_ready(30)
     url = f"http://127.0.0.1:{port}"
     start = (int(time.time()) - 3600) * 1000
-    lines = "\n".join(f"replay,host=a value={i} {start + i * 1000}" for i in range(100))
+    points = [
+        Point("replay", {"host": "a"}, {"value": float(i)}, start + i * 1000) for i in range(100)
+    ]
+    lines = RENDERERS["victoriametrics"](points)  # as the sinks write: the series is replay
 
     async def write() -> None:
         writer = InfluxWriter(url=url, org="pulseline", token="", bucket="metrics")
@@ -44,13 +49,11 @@ def copies_after_a_replay(workdir: Path, *, dedup: bool) -> tuple[int, int]:
             await writer.close()
 
     def read() -> tuple[int, int]:
-        query = urllib.parse.urlencode({"match[]": "replay_value"})
+        query = urllib.parse.urlencode({"match[]": "replay"})
         with urllib.request.urlopen(f"{url}/api/v1/export?{query}", timeout=30) as resp:
             rows = [json.loads(line) for line in resp.read().decode().splitlines()]
         stored = sum(len(row["timestamps"]) for row in rows)
-        query = urllib.parse.urlencode(
-            {"query": "sum(count_over_time(replay_value[2h]))", "nocache": 1}
-        )
+        query = urllib.parse.urlencode({"query": "sum(count_over_time(replay[2h]))", "nocache": 1})
         with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=30) as resp:
             result = json.loads(resp.read())["data"]["result"]
         counted = int(float(result[0]["value"][1])) if result else 0

@@ -41,7 +41,7 @@ def written(tsdb: Tsdb, load: Sequences) -> int:
     """Samples written so far, copies included (a cheap measure of progress)."""
     query = urllib.parse.urlencode(
         {
-            "query": f"sum(count_over_time({load.metric}_value[1d]))",
+            "query": f"sum(count_over_time({load.metric}[1d]))",
             "time": time.time(),
             "nocache": 1,  # the samples are older than VictoriaMetrics' cache horizon
         }
