@@ -5,7 +5,7 @@ The collector scrapes its own ``/metrics`` (a real ``prometheus_client`` page, w
 VictoriaMetrics the scraped samples are ``up`` and ``pulseline_collector_requests_total``
 (not ``up_value``), the ``*_created`` series are not stored, the pushed field is
 ``measurement_field``; the query of each rule returns data from the store, and the same rules
-fire in the worker.
+fire in the worker, whose log has no "Timer ... is overlapping" warning.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_scraped_samples_are_stored_and_queried_under_their_prometheus_names(
             "PULSELINE_COLLECTOR__SCRAPE_CONFIG": str(config),
         }
     )
-    pipeline.worker()
+    worker = pipeline.worker()
     url = f"http://127.0.0.1:{port}/api/v2/write?precision=ms"
 
     def push() -> None:
@@ -95,3 +95,8 @@ def test_scraped_samples_are_stored_and_queried_under_their_prometheus_names(
         return {str(e["rule"]) for e in events if e["state"] == "firing"}
 
     wait_for(lambda: fired() == {"SelfUp", "PushesCounted", "LineBreach"}, 60, "the rules fire")
+    # The timers never overlap their own runs (Faust warns "Timer ... is overlapping").
+    overlapping = [
+        line for line in worker.log_path.read_text().splitlines() if "is overlapping" in line
+    ]
+    assert overlapping == []
