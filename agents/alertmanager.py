@@ -42,7 +42,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agents.alertmanager_api import add_routes
+from agents.alertmanager_api import AlertmanagerService, add_routes
 from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
@@ -147,8 +147,11 @@ def register_alertmanager(
     ledger: OffsetLedger,
     registry: CollectorRegistry,
     reloads: Reloads,
-) -> None:
+) -> AlertmanagerService:
     """Register the alert manager's agents, timer, table, followers and HTTP API.
+
+    Returns:
+        The service that answers the API (the web pages ask it too).
 
     Raises:
         PulselineError: ``alertmanager.config`` cannot be loaded (the worker does not start).
@@ -597,4 +600,6 @@ def register_alertmanager(
         def receivers(self) -> list[str]:
             return view.receivers()
 
-    add_routes(cast(Any, app.web).web_app.router, Service())
+    service = Service()
+    add_routes(cast(Any, app.web).web_app.router, service)
+    return service

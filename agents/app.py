@@ -23,6 +23,7 @@ from agents.lag import LagCollector
 from agents.raw_sink import register_raw_sink
 from agents.reload import Reloads
 from agents.rules import register_rules
+from agents.web import register_web
 from streams.offsets import OffsetLedger
 from streams.settings import Settings
 from streams.sinks.influx import LineWriter
@@ -86,8 +87,9 @@ def create_app(
     register_raw_sink(app, settings, ledger, sinks, raw_writer)
     register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
     reloads = Reloads()
-    register_rules(app, settings, ledger, registry, reloads)
-    register_alertmanager(app, settings, ledger, registry, reloads)
+    runtime = register_rules(app, settings, ledger, registry, reloads)
+    service = register_alertmanager(app, settings, ledger, registry, reloads)
+    register_web(app, settings, rules=runtime, alertmanager=service)
     app.task(reloads.run)
 
     @app.page("/metrics")

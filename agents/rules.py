@@ -112,8 +112,11 @@ def register_rules(
     ledger: OffsetLedger,
     registry: CollectorRegistry,
     reloads: Reloads,
-) -> Any:
+) -> RuleRuntime | None:
     """Register the rule agents, their timers and table; nothing when no rule file is set.
+
+    Returns:
+        The rule runtime (the web pages read its state), None without rule files.
 
     Raises:
         PulselineError: the rule files cannot be loaded (the worker does not start).
@@ -326,4 +329,4 @@ def register_rules(
         revoked.difference_update(mine)
         histories.prefetch(mine)
 
-    return rules_eval
+    return runtime

@@ -69,15 +69,15 @@ def parse_query(text: str) -> Expr:
 
 
 def default_step_ms(span_ms: int, window_s: float | None) -> int:
-    """The step of a range: ``span / 250``, at least 1 s and the tier's window.
+    """The step of a range: ``span / 250`` in whole seconds, at least 1 s and the tier's window.
 
     Example:
         >>> default_step_ms(3_600_000, None), default_step_ms(86_400_000, 60.0)
-        (14400, 345600)
+        (14000, 345000)
         >>> default_step_ms(3_600_000, 60.0)
         60000
     """
-    step = max(1000, span_ms // MAX_POINTS)
+    step = max(1000, span_ms // MAX_POINTS // 1000 * 1000)
     if window_s is not None:
         step = max(step, round(window_s * 1000))
     return step

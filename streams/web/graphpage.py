@@ -12,7 +12,7 @@ Example:
     >>> request = GraphRequest.parse({"query": "up", "range": "1d"}, now_ms=100 * 86_400_000)
     >>> plan = plan_graph(request, DEFAULT_TIERS, now_ms=100 * 86_400_000)
     >>> plan.tier.name, plan.step_ms, plan.end_ms - plan.start_ms
-    ('1m', 345600, 86400000)
+    ('1m', 345000, 86400000)
     >>> READY_VIEWS[0].link
     '/graph?query=100+-+cpu_usage_idle%7Bcpu%3D%22cpu-total%22%7D&range=1h&field=mean'
 """
