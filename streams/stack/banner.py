@@ -11,6 +11,10 @@ Example:
       push a point     curl -XPOST 'http://127.0.0.1:9091/api/v2/write?precision=s' \\
     >>> [line.split()[0] for line in text.splitlines() if "/api/v1/query" in line]
     ['raw', '1-minute', '1-hour']
+    >>> pages = next(line for line in text.splitlines() if line.strip().startswith("pages"))
+    >>> pages.split()[1:]  # doctest: +NORMALIZE_WHITESPACE
+    ['http://127.0.0.1:6066/alerts', 'http://127.0.0.1:6066/rules',
+     'http://127.0.0.1:6066/silences', 'http://127.0.0.1:6066/graph']
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from streams.durations import format_duration
 from streams.settings import Settings
+from streams.web.graphpage import READY_VIEWS
 
 PUSH_PATH = "/api/v2/write?precision=s"
 PUSH_BODY = "room,host=lab temperature=21.5,humidity=40i"
@@ -28,6 +33,10 @@ PUSH_BODY = "room,host=lab temperature=21.5,humidity=40i"
 RAW_QUERY = "room_temperature"
 TIER_QUERY = "room_temperature_max"
 BROKER_NAMES = {"kafka": "Apache Kafka", "tansu": "Tansu"}
+PAGES = ("/alerts", "/rules", "/silences", "/graph")
+"""The worker's web pages (:mod:`agents.web`)."""
+DEMO_GRAPHS = (READY_VIEWS[0], READY_VIEWS[1], READY_VIEWS[6])
+"""The ready graphs the banner links: two of the demo hosts, one of the pipeline."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,12 @@ def banner(settings: Settings, where: Where) -> str:
     lines += [
         f"  scrape targets   {collector}/targets",
         f"  alerts           {web}/api/v2/alerts   or: {where.command} alerts --url {web}",
+        "  pages            " + "  ".join(f"{web}{page}" for page in PAGES),
     ]
+    width = max(len(view.title) for view in DEMO_GRAPHS)
+    for index, view in enumerate(DEMO_GRAPHS):
+        label = "demo graphs" if index == 0 else ""
+        lines.append(f"  {label:<16} {view.title:<{width}}  {web}{view.link}")
     if where.receivers:
         shown = ", ".join(where.receivers)
         lines.append(f"  notifications    printed below as they arrive (webhook receiver {shown})")

@@ -89,3 +89,17 @@ def test_a_tier_of_another_width_is_named_by_it() -> None:
 
 def test_without_local_receivers_it_says_no_notification_arrives_here() -> None:
     assert "notifications    none" in banner(LOCAL, _where())
+
+
+def test_it_links_the_workers_pages_and_a_few_demo_graphs() -> None:
+    from streams.stack.banner import DEMO_GRAPHS
+    from streams.web.graphpage import READY_VIEWS
+
+    lines = banner(LOCAL, _where()).splitlines()
+    pages = next(x for x in lines if x.strip().startswith("pages")).split()[1:]
+    assert pages == [f"http://127.0.0.1:6066/{p}" for p in ("alerts", "rules", "silences", "graph")]
+    start = next(i for i, x in enumerate(lines) if x.strip().startswith("demo graphs"))
+    links = [x.split()[-1] for x in lines[start : start + len(DEMO_GRAPHS)]]
+    assert links == [f"http://127.0.0.1:6066{v.link}" for v in DEMO_GRAPHS]
+    assert {v.section for v in DEMO_GRAPHS} == {"hosts", "pipeline"}
+    assert set(DEMO_GRAPHS) <= set(READY_VIEWS)
