@@ -54,7 +54,7 @@ from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
 from streams.alertmanager.muting import Muting
 from streams.alertmanager.notification import Notification
-from streams.alertmanager.notify import NotifyCollector, NotifyStats, deliver
+from streams.alertmanager.notify import NotifyCollector, NotifyStats, Services, deliver
 from streams.alertmanager.runtime import AlertManager, SavedGroup, delivery, load
 from streams.alertmanager.view import ClusterView
 from streams.alertmanager.wire import parse_postable
@@ -161,7 +161,8 @@ def register_alertmanager(
     partitions = settings.kafka.partitions
     worker = settings.worker
     external_url = conf.external_url or f"http://{worker.web_host}:{worker.web_port}"
-    am = AlertManager(load(conf.config), retention=conf.retention_s)
+    services = Services(key_in_body=conf.key_in_body)
+    am = AlertManager(load(conf.config), services, retention=conf.retention_s)
     view = ClusterView(am.loaded.config)
     started_at = time.time()
     stats = NotifyStats()

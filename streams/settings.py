@@ -469,6 +469,11 @@ class AlertmanagerSettings(BaseModel):
     )
     retry_min_s: float = Field(0.5, gt=0, description="First backoff after a failed send.")
     retry_max_s: float = Field(30.0, gt=0, description="Longest backoff between sends.")
+    key_in_body: bool = Field(
+        True,
+        description="Webhook bodies end with an `idempotencyKey` field (the key is always in "
+        "the Idempotency-Key header); false: bodies byte for byte Alertmanager's.",
+    )
     retention_s: float = Field(
         432000.0,
         gt=0,

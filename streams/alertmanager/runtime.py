@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,7 @@ class AlertManager:
             The alerts of groups whose route is gone: the caller routes them again.
         """
         self.loaded = loaded
-        services = Services(self._services.transport, loaded.templating, self._services.hostname)
+        services = dataclasses.replace(self._services, templating=loaded.templating)
         self._notifiers = {
             (name, n.integration.where): n
             for name, receiver in loaded.config.receivers.items()

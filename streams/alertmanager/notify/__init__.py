@@ -79,11 +79,14 @@ class Services:
         transport: HTTP requests (webhook, Slack, forward).
         templating: the loaded templates (Slack and email); None when no receiver needs them.
         hostname: this host's name (email ``Message-Id``).
+        key_in_body: webhook bodies end with the idempotency key (else Alertmanager's
+            bytes exactly).
     """
 
     transport: Transport = field(default_factory=AiohttpTransport)
     templating: Templating | None = None
     hostname: str = field(default_factory=socket.gethostname)
+    key_in_body: bool = True
 
 
 def _templating(integration: Integration, services: Services) -> Templating:
@@ -93,7 +96,7 @@ def _templating(integration: Integration, services: Services) -> Templating:
 
 
 NOTIFIERS: Mapping[Kind, Callable[[Integration, Services], Notifier]] = {
-    "webhook": lambda i, s: WebhookNotifier(i, s.transport),
+    "webhook": lambda i, s: WebhookNotifier(i, s.transport, s.key_in_body),
     "slack": lambda i, s: SlackNotifier(i, s.transport, _templating(i, s)),
     "email": lambda i, s: EmailNotifier(i, _templating(i, s), hostname=s.hostname),
     "alertmanager": lambda i, s: ForwardNotifier(i, s.transport),

@@ -6,21 +6,21 @@ The body is what Alertmanager 0.25 posts, in the same key order and JSON escapin
      "alerts": [{"status", "labels", "annotations", "startsAt", "endsAt",
                  "generatorURL", "fingerprint"}, ...],
      "groupLabels": {...}, "commonLabels": {...}, "commonAnnotations": {...},
-     "externalURL": "...", "version": "4", "groupKey": "...", "truncatedAlerts": 0}
+     "externalURL": "...", "version": "4", "groupKey": "...", "truncatedAlerts": 0,
+     "idempotencyKey": "..."}
 
 With ``max_alerts`` only the first alerts are sent and ``truncatedAlerts`` counts the others;
 status and common labels describe the alerts sent. A firing alert's ``endsAt`` is Go's zero
 time (``0001-01-01T00:00:00Z``), as Alertmanager hides ends that are not reached yet.
 
-pulseline adds one header, ``Idempotency-Key``: the same for every attempt to deliver one
-notification, different for the next notification of the group, so a receiver that keeps
-the keys it has seen handles each notification once even when a send is repeated (a worker
-killed between the send and its record sends again after restart).
-
-The key is deliberately not in the body: the body stays Alertmanager's, byte for byte, so
-receivers written for Alertmanager (some validate the payload strictly, or sign or compare
-bodies) see no difference when pulseline replaces it. A receiver that dedupes reads the
-header; ``groupKey`` names the group in the body, but not which notification of it this is.
+pulseline adds the notification's idempotency key: the same for every attempt to deliver
+one notification, different for the next notification of the group, so a receiver that
+keeps the keys it has seen handles each notification once even when a send is repeated (a
+worker killed between the send and its record sends again after restart). It is in the
+``Idempotency-Key`` header always, and last in the body as ``idempotencyKey`` unless
+``key_in_body`` is off (``alertmanager.key_in_body``): then the body is Alertmanager's byte
+for byte, for receivers that validate the payload strictly, or sign or compare bodies.
+Alertmanager's own fields are unchanged either way, so receivers written for it read it.
 
 Example:
     >>> from streams.alertmanager.model import Alert
@@ -28,9 +28,11 @@ Example:
     >>> n = Notification("ops", '{}:{alertname="Down"}', (("alertname", "Down"),),
     ...     (Alert.create({"alertname": "Down"}, starts_at=0.0),), "k1", at=1.0)
     >>> import json
-    >>> body = payload(n, max_alerts=0)
+    >>> body = payload(n, max_alerts=0, key_in_body=False)
     >>> body[:46], body[-21:]
     (b'{"receiver":"ops","status":"firing","alerts":[', b'"truncatedAlerts":0}\n')
+    >>> payload(n, max_alerts=0)[-43:]
+    b'"truncatedAlerts":0,"idempotencyKey":"k1"}\n'
     >>> json.loads(body)["alerts"][0]["endsAt"]
     '0001-01-01T00:00:00Z'
 """
@@ -63,11 +65,13 @@ def alert_json(alert: Alert, at: float) -> dict[str, Any]:
     }
 
 
-def payload(notification: Notification, max_alerts: int) -> bytes:
-    """The webhook body of ``notification``, keeping at most ``max_alerts`` (0: all)."""
+def payload(notification: Notification, max_alerts: int, key_in_body: bool = True) -> bytes:
+    """The webhook body of ``notification``, keeping at most ``max_alerts`` (0: all); with
+    ``key_in_body``, its idempotency key last."""
     alerts = notification.alerts
     kept = alerts[:max_alerts] if 0 < max_alerts < len(alerts) else alerts
     n = notification.with_alerts(kept)
+    key = {"idempotencyKey": n.idempotency_key} if key_in_body else {}
     return go_json(
         {
             "receiver": quote_meta(n.receiver),
@@ -80,6 +84,7 @@ def payload(notification: Notification, max_alerts: int) -> bytes:
             "version": "4",
             "groupKey": n.group_key,
             "truncatedAlerts": len(alerts) - len(kept),
+            **key,
         }
     )
 
@@ -90,20 +95,24 @@ class WebhookNotifier:
     Args:
         integration: which receiver and ``webhook_configs`` entry this is.
         transport: sends the request.
+        key_in_body: end the body with the idempotency key (see :func:`payload`).
     """
 
-    def __init__(self, integration: Integration, transport: Transport) -> None:
+    def __init__(
+        self, integration: Integration, transport: Transport, key_in_body: bool = True
+    ) -> None:
         if not isinstance(integration.config, WebhookConfig):
             raise TypeError(f"{integration.where}: not a webhook config")
         self.integration = integration
         self._config = integration.config
         self._transport = transport
+        self._key_in_body = key_in_body
 
     async def notify(self, notification: Notification) -> None:
         """Send ``notification``; raises NotifyError when it is not accepted."""
         request = HttpRequest(
             url=self._config.url.get_secret_value(),
-            body=payload(notification, self._config.max_alerts),
+            body=payload(notification, self._config.max_alerts, self._key_in_body),
             headers={
                 "Content-Type": "application/json",
                 IDEMPOTENCY_HEADER: notification.idempotency_key,

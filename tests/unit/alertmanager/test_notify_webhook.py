@@ -52,7 +52,8 @@ def _notification(*alerts: Alert, at: float = T0 + 60) -> Notification:
 
 
 def test_payload_exact_bytes() -> None:
-    body = payload(_notification(_alert("a", summary="x"), _alert("b", T0 + 30)), 0)
+    n = _notification(_alert("a", summary="x"), _alert("b", T0 + 30))
+    body = payload(n, 0, key_in_body=False)
     alert_a = (
         '{"status":"firing","labels":{"alertname":"Down","instance":"a","job":"node"},'
         '"annotations":{"summary":"x"},"startsAt":"2024-03-01T10:00:00Z",'
@@ -75,6 +76,8 @@ def test_payload_exact_bytes() -> None:
         '"externalURL":"http://pulseline:6066","version":"4",'
         '"groupKey":"{}:{alertname=\\"Down\\"}","truncatedAlerts":0}\n'
     )
+    # By default the key ends the body, after Alertmanager's fields, which stay as they are.
+    assert payload(n, 0) == body[:-2] + b',"idempotencyKey":"ops/g1/1"}\n'
 
 
 def test_max_alerts_truncates_and_the_rest_describes_what_is_sent() -> None:
@@ -136,9 +139,14 @@ async def test_deliver_posts_with_headers_and_counts() -> None:
     assert dict(stats.sent) == {("ops", "webhook"): 1}
 
 
-async def test_the_idempotency_key_is_in_the_header_only() -> None:
-    """Every attempt of one notification carries its key; the body stays Alertmanager's."""
-    receiver, services = _hook()
+@pytest.mark.parametrize("key_in_body", [True, False])
+async def test_every_attempt_carries_the_key_in_the_header_and_by_default_in_the_body(
+    key_in_body: bool,
+) -> None:
+    """Every attempt of one notification carries its key; Alertmanager's fields come first
+    and unchanged, and the key ends the body unless ``key_in_body`` is off."""
+    receiver, _ = _hook()
+    services = Services(transport=CollectingTransport(), key_in_body=key_in_body)
     (hook,) = notifiers_for(receiver, services)
     first = _notification(_alert("a"))
     later = replace(first, idempotency_key="ops/g1/2", at=T0 + 360)
@@ -150,13 +158,18 @@ async def test_the_idempotency_key_is_in_the_header_only() -> None:
     assert keys == ["ops/g1/1", "ops/g1/1", "ops/g1/2"]
     bodies = [r.body for r in transport.requests]
     assert bodies[0] == bodies[1]
+    alertmanagers = [
+        *("receiver", "status", "alerts", "groupLabels", "commonLabels"),
+        *("commonAnnotations", "externalURL", "version", "groupKey", "truncatedAlerts"),
+    ]
     for key, body in zip(keys, bodies, strict=True):
-        assert key.encode() not in body
-        # The keys of Alertmanager 0.25's version 4 payload, and no other.
-        assert list(json.loads(body)) == [
-            *("receiver", "status", "alerts", "groupLabels", "commonLabels"),
-            *("commonAnnotations", "externalURL", "version", "groupKey", "truncatedAlerts"),
-        ]
+        sent = json.loads(body)
+        if key_in_body:
+            assert list(sent) == [*alertmanagers, "idempotencyKey"]
+            assert sent["idempotencyKey"] == key
+        else:
+            assert list(sent) == alertmanagers
+            assert key.encode() not in body
 
 
 async def test_without_send_resolved_resolved_alerts_are_dropped_or_skipped() -> None:
