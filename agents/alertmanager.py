@@ -49,7 +49,7 @@ from agents.tables import TableKeyValue
 from agents.takes import Takes
 from streams.alertmanager.arrivals import Arrivals
 from streams.alertmanager.catchup import CatchUp
-from streams.alertmanager.dispatch import DispatchStats
+from streams.alertmanager.dispatch import DISPATCH_HELP, DispatchStats
 from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
 from streams.alertmanager.muting import Muting
@@ -96,17 +96,16 @@ class AlertmanagerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         for f in fields(DispatchStats):
-            family = CounterMetricFamily(
-                f"pulseline_alertmanager_{f.name}",
-                f"Alert manager: notifications or alerts {f.name.replace('_', ' ')}.",
-            )
+            family = CounterMetricFamily(f"pulseline_alertmanager_{f.name}", DISPATCH_HELP[f.name])
             total = sum(getattr(d.stats, f.name) for d in self._am.dispatchers.values())
             family.add_metric([], total)
             yield family
         yield self._alerts()
         groups = sum(len(d.groups) for d in self._am.dispatchers.values())
         yield GaugeMetricFamily(
-            "pulseline_alertmanager_groups", "Aggregation groups this worker owns.", groups
+            "pulseline_alertmanager_groups",
+            "Aggregation groups held by the partitions of alerts.groups this worker owns.",
+            groups,
         )
         family = CounterMetricFamily(
             "pulseline_alertmanager_send_failures",
@@ -167,7 +166,7 @@ def register_alertmanager(
     started_at = time.time()
     stats = NotifyStats()
     failures: dict[str, int] = defaultdict(int)
-    registry.register(NotifyCollector(stats))
+    registry.register(NotifyCollector(stats, lambda: am.loaded.integrations))
     registry.register(AlertmanagerCollector(am, failures, view.muting))
 
     table = app.Table(

@@ -82,8 +82,28 @@ class RuleStats:
     reload_failures: int = 0
 
 
+RULE_HELP = {
+    "forwarded": "Samples of metrics.raw that some rule selects, forwarded to rules.samples "
+    "on the partition of their rule group.",
+    "evaluations": "Evaluation steps: one per batch of forwarded samples of a partition, one "
+    "per rule group its interval made due.",
+    "events": "Alert state changes (pending, firing, resolved) produced to alerts.events.",
+    "recorded": "Samples of recording rules produced back to metrics.raw.",
+    "errors": "Rule evaluations that failed: a PromQL error, a limit exceeded, or a result "
+    "that could not be stored (logged with the group and rule); the rest of the group ran.",
+    "failed_records": "Records given up after an unexpected error while routing or evaluating "
+    "them (the log has the error): their samples were not evaluated.",
+    "history_samples": "Samples read back from rules.samples when a partition came to this "
+    "worker, so that rate() and for see the same past as before.",
+    "reloads": "Times the rule files were read again (changed, or SIGHUP) and put in force.",
+    "reload_failures": "Times the rule files changed but could not be loaded (the log says "
+    "where); the rules in force stayed.",
+}
+"""HELP text of ``pulseline_rules_<field>_total``, by field of :class:`RuleStats`."""
+
+
 class RuleCollector(Collector):
-    """Exposes the rule agents' counters."""
+    """Exposes the rule agents' counters (:data:`RULE_HELP` says what each counts)."""
 
     def __init__(self, stats: RuleStats, runtime: RuleRuntime) -> None:
         self._stats = stats
@@ -91,18 +111,19 @@ class RuleCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         for f in fields(self._stats):
-            family = CounterMetricFamily(
-                f"pulseline_rules_{f.name}", f"Rule agents: {f.name.replace('_', ' ')}."
-            )
+            family = CounterMetricFamily(f"pulseline_rules_{f.name}", RULE_HELP[f.name])
             family.add_metric([], getattr(self._stats, f.name))
             yield family
         yield GaugeMetricFamily(
             "pulseline_rules_series",
-            "Series held for rule evaluation.",
+            "Series whose recent samples this worker keeps for the rule groups of its "
+            "partitions (the longest range of a rule plus the 5-minute lookback).",
             value=self._runtime.series_count(),
         )
         yield GaugeMetricFamily(
-            "pulseline_rules_groups", "Rule groups loaded.", value=len(self._runtime.router.groups)
+            "pulseline_rules_groups",
+            "Rule groups loaded from rules.files, whichever partition owns them.",
+            value=len(self._runtime.router.groups),
         )
 
 

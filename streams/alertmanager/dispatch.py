@@ -67,13 +67,28 @@ class Limits:
 
 @dataclass(slots=True)
 class DispatchStats:
-    """Counters for ``/metrics``."""
+    """Counters for ``/metrics``; :data:`DISPATCH_HELP` says what each counts."""
 
     refused: int = 0
     decided: int = 0
     superseded: int = 0
     delivered: int = 0
     groups_removed: int = 0
+
+
+DISPATCH_HELP = {
+    "refused": "Alerts left out of their aggregation group because the partition already held "
+    "the most groups, or the group the most alerts, a dispatcher keeps: they are not notified.",
+    "decided": "Notifications a group's flush decided to send, one per integration of the "
+    "route's receiver; each stays pending, and is sent again after a restart, until delivered.",
+    "superseded": "Pending notifications replaced before their delivery was recorded, because "
+    "a later flush of their group had other alerts to tell (the new one carries them).",
+    "delivered": "Notifications an integration accepted, written to the notification log "
+    "(repeat_interval counts from there).",
+    "groups_removed": "Aggregation groups forgotten once they held no alert and no pending "
+    "notification (checked every 30 s, as Alertmanager's dispatcher does).",
+}
+"""HELP text of ``pulseline_alertmanager_<field>_total``, by field of :class:`DispatchStats`."""
 
 
 @dataclass(slots=True)
