@@ -4,19 +4,23 @@ Commands::
 
     pulseline config show      print the effective settings, secrets masked
     pulseline topics create    create every pipeline topic with the configured partitions
-    pulseline collect          run a collector (HTTP push endpoints -> Kafka)
-    pulseline worker           run a Faust worker (raw sink, later stages)
+    pulseline collect          run a collector (HTTP push endpoints, scrapes -> Kafka)
+    pulseline worker           run a Faust worker (sinks, downsampler, rules, alert manager,
+                               web pages)
     pulseline demo             push realistic host metrics to a collector
-    pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
-    pulseline stack status     the local stack's processes, PIDs and ports
-    pulseline stack stop       stop a local stack, or what one left behind
+    pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
     pulseline rules check F..  validate Prometheus rule files (exit 1 with every problem)
     pulseline rules test F..   run promtool-style rule unit tests (exit 1 on any failure)
-    pulseline buckets ensure   create every tier's InfluxDB 2 bucket with its retention
     pulseline alertmanager check F..  validate alertmanager.yml files
     pulseline alerts [MATCHER..]      list the cluster's active alerts (`why FP`: explain one)
     pulseline silence add|query|expire  manage silences, as amtool does
-    pulseline webhook-receiver        print the webhook notifications it receives
+    pulseline status           live view of a cluster (`--once`: one snapshot)
+    pulseline dlq show         list dead-lettered records with their reasons
+    pulseline dlq replay       send dead-lettered records back to their topic
+    pulseline webhook-receiver print the webhook notifications it receives
+    pulseline stack run        run broker, TSDBs, topics, worker, collector and demo locally
+    pulseline stack status     the local stack's processes, PIDs and ports
+    pulseline stack stop       stop a local stack, or what one left behind
 
 Every command takes ``--config FILE`` (default: ``$PULSELINE_CONFIG``, else none), before
 or after the command's name, and reads ``PULSELINE_*`` environment variables over the file.
@@ -196,11 +200,18 @@ command's name; PULSELINE_<SECTION>__<KEY> variables win over the file. 'pulseli
 show' prints the effective settings."""
 
 
+def commands_help() -> str:
+    """The command list of this module's docstring, which ``pulseline --help`` ends with."""
+    block = (__doc__ or "").partition("Commands::")[2].partition("\n\nEvery command")[0]
+    return "commands:" + block.rstrip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``pulseline``."""
     parser = argparse.ArgumentParser(
         prog="pulseline",
         description=DESCRIPTION,
+        epilog=commands_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

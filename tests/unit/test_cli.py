@@ -1,3 +1,4 @@
+import argparse
 import os
 from importlib.metadata import version
 from pathlib import Path
@@ -5,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.cli import main
+from streams.cli import build_parser, main
 from streams.stack.processes import free_port
 
 
@@ -144,3 +145,33 @@ def test_demo_against_an_unreachable_collector_exits_1(
     assert capsys.readouterr().err.startswith(
         f"pulseline: error: cannot reach the collector at {url}"
     )
+
+
+def _command_paths(parser: argparse.ArgumentParser) -> list[tuple[str, ...]]:
+    """Every command and subcommand registered in ``parser``, as word paths."""
+    paths: list[tuple[str, ...]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths.append((name,))
+                paths += [(name, *rest) for rest in _command_paths(sub)]
+    return paths
+
+
+def test_the_top_level_help_lists_every_registered_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = [
+        line.split()[1:3]
+        for line in capsys.readouterr().out.splitlines()
+        if line.strip().startswith("pulseline ")
+    ]
+    paths = _command_paths(build_parser())
+    assert {("status",), ("dlq", "replay"), ("stack", "stop")} <= set(paths)
+    for path in paths:  # `pulseline silence add|query|expire` lists three subcommands
+        assert any(
+            words[0] == path[0] and (len(path) == 1 or path[1] in words[1].split("|"))
+            for words in listed
+        ), f"pulseline --help does not list {' '.join(path)}"
