@@ -83,7 +83,9 @@ def _collect(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from agents.app import create_app, run_worker
+    from streams.sinks.storecheck import check_store
 
+    check_store(settings)  # the store named by influx.store, or no start
     run_worker(create_app(settings), settings)
     return 0
 

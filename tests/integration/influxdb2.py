@@ -62,14 +62,27 @@ def flux_rows(server: InfluxDB2, bucket: str, pipeline: str) -> list[dict[str, s
 
 def ensure(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run ``pulseline buckets ensure`` with ``env`` on top of this environment."""
+    return pulseline(["buckets", "ensure"], env, cwd)
+
+
+def worker_start(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``pulseline worker`` with ``env``, for a start that is refused (else it runs on, and
+    the timeout fails the test)."""
+    return pulseline(["worker"], env, cwd, timeout=60)
+
+
+def pulseline(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``pulseline ARGS`` with ``env`` on top of this environment (no settings file)."""
     environment = {**os.environ, **env}
     environment.pop("PULSELINE_CONFIG", None)
     return subprocess.run(
-        [sys.executable, "-m", "streams", "buckets", "ensure"],
+        [sys.executable, "-m", "streams", *args],
         env=environment,
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )

@@ -17,9 +17,12 @@ from influxdb2 import (
     influx_env,
     influxdb2_server,  # noqa: F401  (the fixture `influxdb2`)
     tier_buckets,
+    worker_start,
 )
 
+from streams.settings import Settings
 from streams.sinks.buckets import shard_group_seconds
+from streams.sinks.storecheck import check_store
 from streams.stack.influxdb2 import InfluxDB2
 
 pytestmark = pytest.mark.integration
@@ -141,3 +144,25 @@ def test_an_unknown_organization_is_an_error(influxdb2: InfluxDB2, tmp_path: Pat
     done = ensure(env, tmp_path)
     assert done.returncode == 1
     assert "nowhere" in done.stderr and f"bucket '{buckets['raw']}'" in done.stderr, done.stderr
+
+
+def test_a_worker_set_for_victoriametrics_refuses_to_start_on_influxdb(
+    influxdb2: InfluxDB2, tmp_path: Path
+) -> None:
+    env = influx_env(influxdb2, tier_buckets())
+    del env["PULSELINE_INFLUX__STORE"]  # the default: victoriametrics
+    done = worker_start(env, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(
+        f"pulseline: error: influx.store is 'victoriametrics', but {influxdb2.url} "
+        "(tier raw, 1m, 1h) is InfluxDB 2 (its GET /health says so): set influx.store: influxdb"
+    ), done.stderr
+
+
+def test_the_store_check_passes_when_influx_store_names_influxdb(
+    influxdb2: InfluxDB2, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULSELINE_CONFIG", raising=False)
+    for name, value in influx_env(influxdb2, tier_buckets()).items():
+        monkeypatch.setenv(name, value)
+    check_store(Settings.load(None))  # raises when it takes InfluxDB for another store
