@@ -4,7 +4,9 @@ Thin wiring: each handler asks the rule runtime, the alert manager's API service
 store for data, builds the page's model (:mod:`streams.web`) and renders it. The silence
 form and the expire buttons post to ``/silences`` and ``/silences/{id}/expire``, which create
 and expire silences through the alert manager's API service, as ``POST /api/v2/silences``
-and ``DELETE /api/v2/silence/{id}`` do, then redirect back to ``/silences``.
+and ``DELETE /api/v2/silence/{id}`` do, then redirect back to ``/silences``. ``/graph`` reads
+each tier with the reader of ``influx.store`` (:data:`READERS`): VictoriaMetrics' export API or
+Flux over InfluxDB 2's buckets.
 
 Example::
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import aiohttp
@@ -25,10 +28,12 @@ from aiohttp import web
 from agents.alertmanager_api import AlertmanagerService
 from streams.alertmanager.wire import ApiError
 from streams.errors import PulselineError
+from streams.names import Store
 from streams.rules.runtime import RuleRuntime
 from streams.settings import Settings, TierSettings
 from streams.web.alerts import alerts_page
 from streams.web.errors import PageError
+from streams.web.flux import FluxReader, Post
 from streams.web.graphpage import Reader, graph_page
 from streams.web.render import render
 from streams.web.rules import rules_page
@@ -67,6 +72,65 @@ async def http_get(url: str, params: Sequence[tuple[str, str]]) -> bytes:
         raise PulselineError(f"{url}: {exc!r}") from None
 
 
+async def http_post(url: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    """POST ``body`` to ``url`` with aiohttp; the body of a 2xx answer.
+
+    Raises:
+        PulselineError: no answer, or another status (with the URL and the answer's start).
+    """
+    timeout = aiohttp.ClientTimeout(total=READ_TIMEOUT_S)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.post(url, data=body, headers=dict(headers)) as response,
+        ):
+            answer = await response.read()
+            if response.status // 100 != 2:
+                text = answer[:200].decode(errors="replace").strip()
+                raise PulselineError(f"{url} answered {response.status}: {text}")
+            return answer
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise PulselineError(f"{url}: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class StoreIO:
+    """How the graph talks to the store (fakes in unit tests)."""
+
+    get: Get = http_get
+    post: Post = http_post
+
+
+def export_reader(settings: Settings, tier: TierSettings, field: TierField, io: StoreIO) -> Reader:
+    """VictoriaMetrics: the export API of the tier's URL."""
+    url = settings.tier_url(tier)
+    return ExportReader(url, io.get, aggregate=field, windowed=tier.window_s is not None)
+
+
+def flux_reader(settings: Settings, tier: TierSettings, field: TierField, io: StoreIO) -> Reader:
+    """InfluxDB 2: Flux over the tier's bucket, with the read token (else the token)."""
+    influx = settings.influx
+    token = influx.read_token.get_secret_value() or influx.token.get_secret_value()
+    windowed = tier.window_s is not None
+    url = settings.tier_url(tier)
+    return FluxReader(
+        url,
+        tier.bucket,
+        org=influx.org,
+        token=token,
+        post=io.post,
+        aggregate=field,
+        windowed=windowed,
+    )
+
+
+READERS: dict[Store, Callable[[Settings, TierSettings, TierField, StoreIO], Reader]] = {
+    "victoriametrics": export_reader,
+    "influxdb": flux_reader,
+}
+"""The graph's reader of a tier, by ``influx.store``."""
+
+
 def _html(text: str, status: int = 200) -> web.Response:
     return web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
 
@@ -77,7 +141,7 @@ def register_web(
     *,
     rules: RuleRuntime | None,
     alertmanager: AlertmanagerService | None,
-    get: Get = http_get,
+    io: StoreIO = StoreIO(),
     clock: Callable[[], int] = _now_ms,
 ) -> None:
     """Serve the pages on the Faust app's web server.
@@ -87,10 +151,10 @@ def register_web(
         settings: the settings (tiers, rule interval).
         rules: the rule runtime, None when no rule file is set.
         alertmanager: the alert manager's API service, None without one.
-        get: the HTTP GET the graph reads stores with.
+        io: the HTTP GET and POST the graph reads stores with.
         clock: the wall clock in ms.
     """
-    add_pages(cast(Any, app.web).web_app.router, settings, rules, alertmanager, get, clock)
+    add_pages(cast(Any, app.web).web_app.router, settings, rules, alertmanager, io, clock)
 
 
 def add_pages(
@@ -98,7 +162,7 @@ def add_pages(
     settings: Settings,
     rules: RuleRuntime | None,
     alertmanager: AlertmanagerService | None,
-    get: Get,
+    io: StoreIO,
     clock: Callable[[], int],
 ) -> None:
     """Add the pages' routes to an aiohttp router (see :func:`register_web`)."""
@@ -151,8 +215,7 @@ def add_pages(
         raise web.HTTPSeeOther(f"/silences#silence-{silence_id}")
 
     def reader_for(tier: TierSettings, field: TierField) -> Reader:
-        url = settings.tier_url(tier)
-        return ExportReader(url, get, aggregate=field, windowed=tier.window_s is not None)
+        return READERS[settings.influx.store](settings, tier, field, io)
 
     async def get_graph(request: web.Request) -> web.StreamResponse:
         page = await graph_page(request.query, settings.tiers, reader_for, now_ms=clock())

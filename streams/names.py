@@ -12,8 +12,9 @@ the Prometheus series :func:`metric_name` names:
   and VictoriaMetrics).
 
 The downsampled tiers' fields follow the same rule: the 1-minute maximum of ``up`` is the
-field ``value_max``, the series ``up_value_max``; that of ``cpu usage_idle`` is
-``cpu_usage_idle_max``.
+field ``value_max`` (:func:`tier_field`), the series ``up_value_max``; that of
+``cpu usage_idle`` is ``cpu_usage_idle_max``. Whatever reads a series back from a store asks
+for the fields :func:`stored_fields` names: the inverse of :func:`metric_name`.
 
 Where this holds:
 
@@ -81,6 +82,55 @@ def influx_names(metric: str) -> tuple[str, str]:
         ('pulseline_consumer_lag', 'value')
     """
     return metric, VALUE_FIELD
+
+
+def field_sources(metric: str) -> tuple[tuple[str, str], ...]:
+    """Every ``(measurement, field)`` whose series is ``metric``: :func:`metric_name` inverted.
+
+    The name alone does not say where a measurement ends: ``cpu_usage_idle`` is the field
+    ``value`` of ``cpu_usage_idle`` (a Prometheus sample), ``usage_idle`` of ``cpu`` (a
+    Telegraf line) or ``idle`` of ``cpu_usage``. Rules take all of them for that one series,
+    so whatever reads a series from a store asks for each.
+
+    Example:
+        >>> field_sources("cpu_usage_idle")
+        (('cpu_usage_idle', 'value'), ('cpu', 'usage_idle'), ('cpu_usage', 'idle'))
+        >>> field_sources("up")
+        (('up', 'value'),)
+    """
+    found = [influx_names(metric)]
+    for i, char in enumerate(metric):
+        if char == "_" and 0 < i < len(metric) - 1 and metric[i + 1 :] != VALUE_FIELD:
+            found.append((metric[:i], metric[i + 1 :]))
+    return tuple(found)
+
+
+def tier_field(field: str, aggregate: str) -> str:
+    """The field of a windowed tier's row that holds the window's ``aggregate`` of ``field``.
+
+    Example:
+        >>> tier_field("value", "max"), metric_name("up", tier_field("value", "max"))
+        ('value_max', 'up_value_max')
+    """
+    return f"{field}_{aggregate}"
+
+
+def stored_fields(metric: str, aggregate: str | None) -> tuple[tuple[str, str], ...]:
+    """The ``(measurement, field)`` of every stored field that holds the series ``metric``.
+
+    Args:
+        metric: the series' name (:func:`metric_name`).
+        aggregate: the window aggregate a windowed tier is read for (``mean``...); None for
+            the raw tier.
+
+    Example:
+        >>> stored_fields("cpu_usage_idle", "mean")[:2]
+        (('cpu_usage_idle', 'value_mean'), ('cpu', 'usage_idle_mean'))
+    """
+    return tuple(
+        (measurement, field if aggregate is None else tier_field(field, aggregate))
+        for measurement, field in field_sources(metric)
+    )
 
 
 def named_point(point: Point) -> Point:

@@ -230,6 +230,12 @@ class InfluxSettings(BaseModel):
     )
     org: str = Field("pulseline", description="Organization of the buckets.")
     token: SecretStr = Field(SecretStr(""), description="API token (secret).")
+    read_token: SecretStr = Field(
+        SecretStr(""),
+        description="API token the worker's /graph page reads InfluxDB 2 buckets with "
+        "(secret); empty: token. docker-compose gives the worker a write-only token, and this "
+        "one read-only.",
+    )
     timeout_s: float = Field(10.0, gt=0, description="Timeout of one write request.")
     gzip: bool = Field(True, description="Compress write bodies.")
     batch_lines: int = Field(5000, ge=1, description="Lines per write request at most.")

@@ -1,35 +1,40 @@
 """Raw samples of a query's selectors, read from a tier's store.
 
 A graph evaluates its query with pulseline's own PromQL (:mod:`streams.web.graph`) over
-samples read here, so a graph reads as the rules do. :class:`ExportReader` reads them from a
-store with VictoriaMetrics' export API (``/api/v1/export``, the raw samples exactly as stored),
-the store of the local stack and the tests.
+samples read here, so a graph reads as the rules do. :class:`ExportReader` reads them from
+VictoriaMetrics' export API (``/api/v1/export``, the raw samples exactly as stored), the store
+of the local stack and the tests (``influx.store: victoriametrics``);
+:class:`streams.web.flux.FluxReader` reads them from InfluxDB 2.
 
-Names differ between the store and the rules. The rules call a point's field ``f`` of
-measurement ``m`` the metric ``m_f``, and its field ``value`` the metric ``m``
-(:func:`streams.promql.series.metric_name`); VictoriaMetrics calls the latter ``m_value``. A
-windowed tier stores the aggregate ``a`` of a field under ``m_f_a`` (``m_value_a``). A selector
-of the metric ``m`` is therefore asked for every name the store may hold it under
-(:func:`stored_names`), and the series found are named ``m`` again, so one query draws the same
-curve from the raw tier and from the aggregates of any tier. A selector without a metric name
-(``{__name__=~"..."}``) is passed on as written.
+Names are :mod:`streams.names`'. A series is stored in the fields
+:func:`~streams.names.stored_fields` names (a windowed tier's rows hold its aggregates), and
+VictoriaMetrics calls each field by its series name, :func:`~streams.names.metric_name`: the raw
+``up`` is ``up``, ``cpu usage_idle`` is ``cpu_usage_idle``; the 1-minute mean of ``up`` (field
+``value_mean``) is ``up_value_mean``, that of ``cpu usage_idle`` is ``cpu_usage_idle_mean``. A
+selector of ``m`` asks for the names of ``m``'s stored fields (:func:`stored_names`), and the
+series found are named ``m`` again, so one query draws the same curve from the raw tier and
+from any tier's aggregates. A selector without a metric name (``{__name__=~"..."}``) is passed
+on as written.
 
 Example:
     >>> from streams.promql.parse import parse_expr
     >>> from streams.promql.expr import selectors
     >>> (selector,) = selectors(parse_expr('cpu_usage_idle{host=~"web-.*"}'))
+    >>> match_text(selector, "mean", windowed=False)
+    '{__name__="cpu_usage_idle",host=~"web-.*"}'
     >>> match_text(selector, "mean", windowed=True)
-    '{__name__=~"cpu_usage_idle_mean|cpu_usage_idle_value_mean",host=~"web-.*"}'
+    '{__name__=~"cpu_usage_idle_value_mean|cpu_usage_idle_mean",host=~"web-.*"}'
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
 
+from streams.names import metric_name, stored_fields
 from streams.promql.expr import Selector
 from streams.promql.series import METRIC_NAME, Labels, series_labels
 
@@ -48,18 +53,18 @@ class RawSeries:
 
 
 def stored_names(metric: str, aggregate: str | None) -> tuple[str, ...]:
-    """The names a store may hold the rule metric ``metric`` under.
+    """The names VictoriaMetrics holds the series ``metric`` under, in a tier's store.
 
     Args:
-        metric: the metric as rules name it.
+        metric: the series as rules name it.
         aggregate: the window aggregate of a windowed tier (``mean``...), None for raw.
 
     Example:
-        >>> stored_names("up", None)
-        ('up', 'up_value')
+        >>> stored_names("up", None), stored_names("up", "max")
+        (('up',), ('up_value_max',))
     """
-    suffix = "" if aggregate is None else f"_{aggregate}"
-    return (f"{metric}{suffix}", f"{metric}_value{suffix}")
+    names = (metric_name(m, f) for m, f in stored_fields(metric, aggregate))
+    return tuple(dict.fromkeys(names))
 
 
 def _quote(value: str) -> str:
@@ -71,7 +76,10 @@ def match_text(selector: Selector, aggregate: str, *, windowed: bool) -> str:
     parts = []
     if selector.metric is not None:
         names = stored_names(selector.metric, aggregate if windowed else None)
-        parts.append(f"{METRIC_NAME}=~{_quote('|'.join(re.escape(n) for n in names))}")
+        if len(names) == 1:
+            parts.append(f"{METRIC_NAME}={_quote(names[0])}")
+        else:
+            parts.append(f"{METRIC_NAME}=~{_quote('|'.join(re.escape(n) for n in names))}")
     parts += [f"{m.name}{m.op}{_quote(m.value)}" for m in selector.matchers]
     return "{" + ",".join(parts) + "}"
 
@@ -122,8 +130,14 @@ class ExportReader:
                 series = found.setdefault(labels, RawSeries(labels))
                 series.ts += row["timestamps"]
                 series.values += [float(v) for v in row["values"]]
-        for series in found.values():  # two stored names of one series: merge in time order
-            pairs = sorted(zip(series.ts, series.values, strict=True), key=lambda p: p[0])
-            series.ts = [t for t, _ in pairs]
-            series.values = [v for _, v in pairs]
-        return list(found.values())
+        return in_time_order(found.values())
+
+
+def in_time_order(found: Iterable[RawSeries]) -> list[RawSeries]:
+    """``found`` with each series' samples sorted by time (a series read from several stored
+    fields arrives in pieces)."""
+    for series in found:
+        pairs = sorted(zip(series.ts, series.values, strict=True), key=lambda p: p[0])
+        series.ts = [t for t, _ in pairs]
+        series.values = [v for _, v in pairs]
+    return list(found)

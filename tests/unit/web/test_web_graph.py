@@ -60,32 +60,38 @@ class FakeStore:
         return b"\n".join(orjson.dumps(row) for row in self.rows) + b"\n"
 
 
-async def test_the_reader_asks_every_stored_name_and_names_the_series_as_rules_do() -> None:
+async def test_the_reader_asks_the_names_streams_names_stores_and_names_series_as_rules_do() -> (
+    None
+):
+    # net_bytes_recv is the field bytes_recv of net (a Telegraf line) or the field value of
+    # net_bytes_recv (a Prometheus sample); VictoriaMetrics names their 1-minute last values
+    # net_bytes_recv_last and net_bytes_recv_value_last: one series for the rules, merged here
     store = FakeStore(
         [
             {
-                "metric": {"__name__": "up_value_last", "job": "w"},
+                "metric": {"__name__": "net_bytes_recv_value_last", "host": "w"},
                 "values": [1, 0],
                 "timestamps": [0, 2 * MIN],
             },
-            {"metric": {"__name__": "up_last", "job": "w"}, "values": [1], "timestamps": [MIN]},
+            {"metric": {"__name__": "net_bytes_recv_last", "host": "w"}, "values": [5],
+             "timestamps": [MIN]},
         ]
-    )
+    )  # fmt: skip
     reader = ExportReader("http://tsdb:8429/", store, aggregate="last", windowed=True)
-    (selector,) = selectors(parse_query('up{job="w"}'))
+    (selector,) = selectors(parse_query('net_bytes_recv{host="w"}'))
     (series,) = await reader.read([selector], 0, 3 * MIN)
+    want = '{__name__=~"net_bytes_recv_value_last|net_bytes_recv_last",host="w"}'
     assert store.asked == [
         (
             "http://tsdb:8429/api/v1/export",
-            [
-                ("match[]", '{__name__=~"up_last|up_value_last",job="w"}'),
-                ("start", "0.000"),
-                ("end", "180.000"),
-            ],
+            [("match[]", want), ("start", "0.000"), ("end", "180.000")],
         )
     ]
-    assert series.labels == (("__name__", "up"), ("job", "w"))
-    assert (series.ts, series.values) == ([0, MIN, 2 * MIN], [1.0, 1.0, 0.0])
+    assert series.labels == (("__name__", "net_bytes_recv"), ("host", "w"))
+    assert (series.ts, series.values) == ([0, MIN, 2 * MIN], [1.0, 5.0, 0.0])
+    raw = ExportReader("http://tsdb:8428", store, windowed=False)
+    await raw.read(selectors(parse_query('up{job="w"}')), 0, MIN)
+    assert store.asked[-1][1][0] == ("match[]", '{__name__="up",job="w"}')
 
 
 async def test_the_page_reads_the_tier_the_range_picks_and_draws_it() -> None:
