@@ -10,10 +10,11 @@
 #
 # It creates (or sets the retention of) the downsampled tiers' buckets, then two tokens:
 #   - the writer, for `pulseline worker`: write on the three buckets, nothing else;
-#   - the reader, for Grafana's data source: read on the three buckets, nothing else.
+#   - the reader, for Grafana's data source and the worker's /graph page: read on the three
+#     buckets, nothing else.
 # InfluxDB generates token values (its API has no way to choose one), so each is written to a
 # file, PULSELINE_WRITER_TOKEN_FILE and GRAFANA_READER_TOKEN_FILE, which docker-compose.yml keeps
-# in volumes that only the worker, and only Grafana, mount.
+# in volumes: the writer's only the worker mounts, the reader's only Grafana and the worker.
 #
 # Uses only sh, sed, grep and curl (what the influxdb image has).
 set -eu

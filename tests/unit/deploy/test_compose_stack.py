@@ -147,9 +147,11 @@ def test_tokens_reach_only_their_user(resolved: dict[str, Any]) -> None:
     influx = {target: source for source, target in volumes("influxdb").items()}
     writer, reader = influx[writer_dir], influx[reader_dir]
     assert writer != reader
-    token_file = Path(services["worker"]["environment"]["PULSELINE_INFLUX__TOKEN_FILE"])
+    worker_env = services["worker"]["environment"]
+    token_file = Path(worker_env["PULSELINE_INFLUX__TOKEN_FILE"])
     assert volumes("worker")[writer] == str(token_file.parent)
-    assert reader not in volumes("worker")
+    read_file = Path(worker_env["PULSELINE_INFLUX__READ_TOKEN_FILE"])  # its /graph page
+    assert volumes("worker")[reader] == str(read_file.parent)
     source = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/influxdb.yml")
                             .read_text())["datasources"][0]  # fmt: skip
     grafana_token = re.fullmatch(r"\$__file\{(.+)\}", source["secureJsonData"]["token"])
