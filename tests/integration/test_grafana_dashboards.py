@@ -4,9 +4,9 @@ The database is set up as docker-compose.yml sets it up: the raw bucket as the i
 makes it (from the compose file's DOCKER_INFLUXDB_INIT_* values), then the real init script
 (deploy/influxdb/init/pulseline.sh) adds the tiers' buckets and the writer and reader tokens.
 A real collector and worker write with the writer token: three hours of the demo hosts'
-reports pushed first (so the 1-minute and 1-hour tiers have closed windows), then
-``pulseline demo`` for a short while, while the collector scrapes itself and the worker and a
-rule fires alerts that the alert manager sends to a webhook receiver.
+reports and of the pipeline's own metrics pushed first (so the 1-minute and 1-hour tiers have
+closed windows), then ``pulseline demo`` for a short while, while the collector scrapes itself
+and the worker and a rule fires alerts that the alert manager sends to a webhook receiver.
 
 Then every panel query of every provisioned dashboard is run through ``/api/v2/query`` with
 the reader token (Grafana's), after the substitutions Grafana makes (``v.timeRangeStart``,
@@ -114,13 +114,41 @@ def post(url: str, body: bytes) -> None:
         assert response.status == 204
 
 
+def pipeline_series() -> dict[str, list[str]]:
+    """Every measurement the pipeline health and alerts panels read, with the tags they group
+    by: pulseline's own metrics, as the collector's scrapes write them (field ``value``)."""
+    found: dict[str, set[str]] = {}
+    for name in ("pipeline-health.json", "alerts.json"):
+        for panel in dashboard_panels(name):
+            flux = panel["targets"][0]["query"]
+            (measurement,) = re.findall(r'r\._measurement == "([^"]+)"', flux)
+            by = json.loads(re.findall(r"group\(columns: (\[[^]]*\])\)", flux)[-1])
+            found.setdefault(measurement, set()).update(by)
+    return {measurement: sorted(tags) for measurement, tags in found.items()}
+
+
+def pipeline_lines(series: dict[str, list[str]], minute: int, ts_ms: int) -> list[str]:
+    """One scrape of ``series``: counters (``_total``) count the minutes, gauges are 1."""
+    lines = []
+    for measurement, tags in series.items():
+        value = minute if measurement.endswith("_total") else 1
+        labels = "".join(f",{tag}=history" for tag in tags)
+        lines.append(f"{measurement}{labels} value={value} {ts_ms}")
+    return lines
+
+
 def backfill(collector: str, now_s: int) -> None:
-    """The demo hosts' reports, one a minute over the last hours, oldest first."""
+    """The demo hosts' reports and a scrape of the pipeline's metrics, one a minute over the
+    last hours, oldest first."""
     hosts = [DemoHost(name, seed=i) for i, name in enumerate(HOSTS)]
+    series = pipeline_series()
     start = (now_s // HOUR - BACKFILL_H) * HOUR
     stamps = list(range(start, now_s - 2 * MINUTE, MINUTE))
     for i in range(0, len(stamps), 30):
         lines = [line for ts in stamps[i : i + 30] for h in hosts for line in h.lines(ts * 1000)]
+        for minute, ts in enumerate(stamps[i : i + 30], start=i):
+            if ts < now_s - 20 * MINUTE:  # the last 15 minutes' panels show live scrapes only
+                lines += pipeline_lines(series, minute, ts * 1000)
         post(f"{collector}/api/v2/write?precision=ms", "\n".join(lines).encode())
 
 
@@ -361,6 +389,26 @@ def test_the_range_picks_the_tier_and_it_has_rows(stack: Stack, span: int, tier:
     for panel in dashboard_panels("host-overview.json"):
         if panel["type"] == "timeseries":
             assert run_panel(stack, panel, span, window), f"{panel['title']} over {span}s"
+
+
+@pytest.mark.parametrize(("span", "tier"), [(2 * DAY, "1m"), (30 * DAY, "1h")])
+@pytest.mark.parametrize("name", ["pipeline-health.json", "alerts.json"])
+def test_pipeline_and_alert_panels_read_the_tier_the_range_picks(
+    stack: Stack, name: str, span: int, tier: str
+) -> None:
+    """Over long ranges these panels read the 1m and 1h rows of the history pushed first."""
+    assert tier_of(stack, span)["tier"] == tier
+    panels = dashboard_panels(name)
+    assert all(panel["type"] == "timeseries" for panel in panels)  # each has its tier form
+    window = max(10, span // 1000)
+
+    def empty() -> list[str]:
+        return [p["title"] for p in panels if not run_panel(stack, p, span, window)]
+
+    deadline = time.monotonic() + 60  # every partition's hours close as its event time moves
+    while (found := empty()) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert found == [], f"{name}: panels without rows over {span}s ({tier})"
 
 
 def test_hourly_rows_agree_with_the_raw_samples_they_summarise(stack: Stack) -> None:
