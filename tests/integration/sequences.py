@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from streams.kafka import RecordProducer
+from streams.names import VALUE_FIELD, metric_name, tier_field
 from streams.records import Point, encode_batch
 from streams.settings import KafkaSettings
 
@@ -140,11 +141,16 @@ def check_raw(load: Sequences, url: str) -> RawCheck:
     )
 
 
+def tier_name(metric: str, aggregate: str) -> str:
+    """The stored name of a tier's ``aggregate`` of the series ``metric`` (field ``value``)."""
+    return metric_name(metric, tier_field(VALUE_FIELD, aggregate))
+
+
 def check_minutes(load: Sequences, url: str) -> list[str]:
     """What differs between the 1-minute rows at ``url`` and the exact ones."""
     got: dict[tuple[str, int], dict[str, float]] = {}
     for agg in ("count", "sum"):
-        for host, samples in export(url, f'{{__name__="{load.metric}_{agg}"}}').items():
+        for host, samples in export(url, f'{{__name__="{tier_name(load.metric, agg)}"}}').items():
             for ts, value in samples:
                 got.setdefault((host, ts), {})[agg] = value
     problems = []
