@@ -51,8 +51,8 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-async def http_get(url: str, params: Sequence[tuple[str, str]]) -> bytes:
-    """GET ``url`` with aiohttp; the body of a 2xx answer.
+async def _request(method: str, url: str, **kwargs: Any) -> bytes:
+    """``method`` ``url`` with aiohttp; the body of a 2xx answer.
 
     Raises:
         PulselineError: no answer, or another status (with the URL and the answer's start).
@@ -61,7 +61,7 @@ async def http_get(url: str, params: Sequence[tuple[str, str]]) -> bytes:
     try:
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.get(url, params=list(params)) as response,
+            session.request(method, url, **kwargs) as response,
         ):
             body = await response.read()
             if response.status // 100 != 2:
@@ -72,25 +72,14 @@ async def http_get(url: str, params: Sequence[tuple[str, str]]) -> bytes:
         raise PulselineError(f"{url}: {exc!r}") from None
 
 
-async def http_post(url: str, headers: Mapping[str, str], body: bytes) -> bytes:
-    """POST ``body`` to ``url`` with aiohttp; the body of a 2xx answer.
+async def http_get(url: str, params: Sequence[tuple[str, str]]) -> bytes:
+    """GET ``url`` with ``params``; the body of a 2xx answer (see :func:`_request`)."""
+    return await _request("GET", url, params=list(params))
 
-    Raises:
-        PulselineError: no answer, or another status (with the URL and the answer's start).
-    """
-    timeout = aiohttp.ClientTimeout(total=READ_TIMEOUT_S)
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(url, data=body, headers=dict(headers)) as response,
-        ):
-            answer = await response.read()
-            if response.status // 100 != 2:
-                text = answer[:200].decode(errors="replace").strip()
-                raise PulselineError(f"{url} answered {response.status}: {text}")
-            return answer
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise PulselineError(f"{url}: {exc!r}") from None
+
+async def http_post(url: str, headers: Mapping[str, str], body: bytes) -> bytes:
+    """POST ``body`` to ``url``; the body of a 2xx answer (see :func:`_request`)."""
+    return await _request("POST", url, data=body, headers=dict(headers))
 
 
 @dataclass(frozen=True)
