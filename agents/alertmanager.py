@@ -31,28 +31,24 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import fields
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, cast
 
 import faust
 import orjson
 from faust.types import TP
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from agents.alertmanager_api import AlertmanagerService, add_routes
+from agents.alertmanager_metrics import AlertmanagerCollector
 from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
 from streams.alertmanager.arrivals import Arrivals
 from streams.alertmanager.catchup import CatchUp
-from streams.alertmanager.dispatch import DISPATCH_HELP, DispatchStats
 from streams.alertmanager.intake import Grouped, from_rule_event
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
 from streams.alertmanager.notification import Notification
 from streams.alertmanager.notify import NotifyCollector, NotifyStats, Services, deliver
 from streams.alertmanager.runtime import AlertManager, SavedGroup, delivery, load
@@ -70,74 +66,6 @@ TABLE = "alertmanager-groups"
 
 Decided = dict[int, list[Notification]]
 """The notifications a flush decided, by partition."""
-
-
-class AlertmanagerCollector(Collector):
-    """The dispatchers' counters, summed over the partitions this worker owns.
-
-    ``pulseline_alertmanager_alerts{alertname, state}`` counts the unresolved alerts of the
-    groups this worker owns (as Alertmanager's ``alertmanager_alerts``): ``suppressed`` when
-    a silence or an inhibition of ``muting`` mutes them, else ``active``. Workers own
-    disjoint groups, so a sum over the workers is the cluster's count (an alert routed into
-    several groups counts in each).
-    """
-
-    def __init__(
-        self,
-        am: AlertManager,
-        failures: dict[str, int],
-        muting: Callable[[], Muting] = Muting,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._am = am
-        self._failures = failures
-        self._muting = muting
-        self._clock = clock
-
-    def collect(self) -> Iterator[Metric]:
-        for f in fields(DispatchStats):
-            family = CounterMetricFamily(f"pulseline_alertmanager_{f.name}", DISPATCH_HELP[f.name])
-            total = sum(getattr(d.stats, f.name) for d in self._am.dispatchers.values())
-            family.add_metric([], total)
-            yield family
-        yield self._alerts()
-        groups = sum(len(d.groups) for d in self._am.dispatchers.values())
-        yield GaugeMetricFamily(
-            "pulseline_alertmanager_groups",
-            "Aggregation groups held by the partitions of alerts.groups this worker owns.",
-            groups,
-        )
-        family = CounterMetricFamily(
-            "pulseline_alertmanager_send_failures",
-            "Failed attempts to send a notification, by receiver.",
-            labels=["receiver"],
-        )
-        for receiver in sorted(self._am.loaded.config.receivers):
-            family.add_metric([receiver], self._failures.get(receiver, 0))
-        yield family
-
-    def _alerts(self) -> Metric:
-        now, muting = self._clock(), self._muting()
-        counts: dict[tuple[str, str], int] = defaultdict(int)
-        for dispatcher in list(self._am.dispatchers.values()):
-            for group in list(dispatcher.groups.values()):
-                for alert in list(group.alerts.values()):
-                    if alert.ends_at is not None and alert.ends_at <= now:
-                        continue
-                    labels = alert.label_map()
-                    muted = muting.silences.mutes(labels, now) or muting.inhibitor.mutes(
-                        labels, now
-                    )
-                    counts[alert.name, "suppressed" if muted else "active"] += 1
-        family = GaugeMetricFamily(
-            "pulseline_alertmanager_alerts",
-            "Unresolved alerts in the aggregation groups this worker owns, by name and state "
-            "(suppressed: silenced or inhibited).",
-            labels=["alertname", "state"],
-        )
-        for (name, state), count in sorted(counts.items()):
-            family.add_metric([name, state], count)
-        return family
 
 
 def register_alertmanager(

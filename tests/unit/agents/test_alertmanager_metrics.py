@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.alertmanager import AlertmanagerCollector
+from agents.alertmanager_metrics import AlertmanagerCollector
 from streams.alertmanager.model import Alert
 from streams.alertmanager.muting import Muting
 from streams.alertmanager.runtime import AlertManager, load

@@ -22,7 +22,7 @@ from typing import Any
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
-from agents.alertmanager import AlertmanagerCollector
+from agents.alertmanager_metrics import AlertmanagerCollector
 from agents.downsample import DownsampleCollector
 from agents.lag import LagCollector
 from agents.rules import RuleCollector, RuleStats
