@@ -41,9 +41,9 @@ class Sequences:
     def host(self, h: int) -> str:
         return f"h{h:04d}"
 
-    def records(self) -> Iterator[tuple[bytes, bytes]]:
-        """``(key, value)`` of every record, minute by minute across hosts."""
-        for m in range(self.minutes):
+    def records(self, minutes: range | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """``(key, value)`` of every record (or of ``minutes``), minute by minute across hosts."""
+        for m in minutes if minutes is not None else range(self.minutes):
             for h in range(self.hosts):
                 points = [
                     Point(self.metric, {"host": self.host(h)}, {"value": float(i)}, self.ts(i))

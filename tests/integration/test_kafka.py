@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import UnknownTopicOrPartitionError
-from conftest import Pipeline, Tsdb, kafka_only, start_broker, topic_size, wait_for
+from conftest import Pipeline, Tsdb, kafka_only, topic_size, wait_for
 
 from streams.kafka import RecordProducer
 from streams.settings import KafkaSettings
@@ -108,13 +107,6 @@ def test_the_collectors_producer_is_idempotent(pipeline: Pipeline, broker: str) 
 
     assert asyncio.run(send()) >= 0
     assert topic_size(broker, pipeline.raw_topic) == 1
-
-
-@pytest.fixture(scope="module")
-def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ManagedProcess, str]]:
-    process, address = start_broker(tmp_path_factory.mktemp("own-broker"))
-    yield process, address
-    process.stop(deadline=30)
 
 
 @pytest.fixture(scope="module")

@@ -14,27 +14,14 @@ import json
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import Pipeline, Tsdb, wait_for
 from sequences import Sequences, check_minutes, check_raw, produce
 
-from streams.stack import components
-from streams.stack.processes import free_port
-
 pytestmark = pytest.mark.integration
 
 MINUTE = 60_000
-
-
-@pytest.fixture(scope="module")
-def minute_store(workdir: Path) -> Iterator[Tsdb]:
-    port = free_port()
-    process = components.victoria_metrics(port, workdir, dedup=True).start().wait_ready(30)
-    yield Tsdb(process, port)
-    process.stop()
 
 
 def written(tsdb: Tsdb, load: Sequences) -> int:
