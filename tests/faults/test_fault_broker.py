@@ -20,7 +20,7 @@ from streams.stack.processes import ManagedProcess
 pytestmark = [pytest.mark.integration, kafka_only]
 
 FAULTS = [
-    pytest.param(None, id="restart"),  # SIGKILL, started again at once
+    pytest.param(None, id="restart", marks=pytest.mark.full),  # SIGKILL, started again at once
     pytest.param(30, id="outage-30s", marks=pytest.mark.full),  # SIGTERM, down for 30 s
 ]
 

@@ -53,8 +53,8 @@ def test_poison_is_refused_or_dead_lettered_and_the_good_stream_is_complete(
     whole = encode_batch([Point("poison", {"host": "cut"}, {"value": 1.0}, now)])
     broken = [(b"garbage", b"\x00\x01 not json"), (b"cut", whole[: len(whole) // 2])]
     produce(broker, pipeline.raw_topic, broken)
+    since, before = time.monotonic(), run.written()
 
     run.produce(range(half, load.minutes))
-    since = time.monotonic()
-    run.settle(since, before=0).assert_clean(dlq=3)
+    run.settle(since, before).assert_clean(dlq=3)
     assert tsdb.count('{__name__=~"poison.*"}') == 0
