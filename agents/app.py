@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import gc
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,13 +17,16 @@ from faust.transport.drivers.aiokafka import Producer as AIOKafkaProducer
 from prometheus_client import generate_latest
 
 from agents.alertmanager import register_alertmanager
+from agents.broker_watch import BrokerWatch, KafkaProbe, committed_offsets, halt_commits
 from agents.consumer import LedgerCollector, consumer_class
 from agents.downsample import register_downsampler
 from agents.health import worker_health
 from agents.lag import LagCollector
 from agents.raw_sink import register_raw_sink
 from agents.reload import Reloads
+from agents.restart import Restart
 from agents.rules import register_rules
+from agents.timers import every
 from agents.web import register_web
 from streams.offsets import OffsetLedger
 from streams.settings import Settings
@@ -31,6 +35,9 @@ from streams.sinks.metrics import SinkCollector, worker_registry
 
 GC_THRESHOLDS = (10_000, 20, 100)
 """The cycle collector's thresholds in a worker (Python's defaults: 700, 10, 10)."""
+
+RESTART = Restart()
+"""The worker process's restart in place (see :mod:`agents.restart`)."""
 
 
 def create_app(
@@ -53,6 +60,10 @@ def create_app(
         worker.app_id,
         broker=kafka.broker,
         broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=kafka.heartbeat_interval_s,
+        # A restarted worker rejoins under its old identity and gets its partitions back at
+        # once, instead of waiting for the session of its dead self to expire.
+        consumer_group_instance_id=worker.group_instance_id(socket.gethostname()),
         broker_request_timeout=max(kafka.request_timeout_s, kafka.session_timeout_s + 5),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
@@ -91,6 +102,15 @@ def create_app(
     service = register_alertmanager(app, settings, ledger, registry, reloads)
     register_web(app, settings, rules=runtime, alertmanager=service)
     app.task(reloads.run)
+    topics = frozenset(settings.topics.pipeline(kafka.partitions))
+    watch = BrokerWatch(
+        settings,
+        KafkaProbe(kafka),
+        lambda: committed_offsets(app._consumer, topics),  # never creates the consumer
+        RESTART.request,
+        halt_commits=lambda: halt_commits(app._consumer),
+    )
+    every(app, kafka.loss_check_s, name="broker-watch")(watch.check)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -105,10 +125,14 @@ def create_app(
 
 
 def run_worker(app: faust.App, settings: Settings) -> None:
-    """Run the worker in this process until SIGTERM or SIGINT."""
+    """Run the worker in this process until SIGTERM or SIGINT, or start it again in place
+    when it asked to (a broker that came back empty)."""
     worker = faust.Worker(app, loglevel=settings.worker.log_level)
     quiet_garbage_collector()
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        RESTART.exec_if_requested()
 
 
 def quiet_garbage_collector() -> None:

@@ -154,6 +154,7 @@ class LedgerConsumer(AIOKafkaConsumer_):
         self._read_offset = ReadOffsets(self.ledger.manages)
         self._log = KafkaLog(self, self.kafka)
         self._held_back: set[TP] = set()
+        self._halted = False
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -166,6 +167,17 @@ class LedgerConsumer(AIOKafkaConsumer_):
     async def on_stop(self) -> None:
         await super().on_stop()
         await self._log.close()
+
+    def halt_commits(self) -> None:
+        """Commit nothing more: the offsets this worker holds belong to a log that is gone
+        (see :mod:`agents.broker_watch`), and committed to recreated topics they would make
+        the next start skip their records."""
+        self._halted = True
+
+    async def _commit(self, offsets: Any) -> bool:
+        if self._halted:
+            return False
+        return bool(await super()._commit(offsets))
 
     def ack(self, message: Any) -> bool:
         if not self.ledger.manages(message.topic):
@@ -207,9 +219,11 @@ class LedgerConsumer(AIOKafkaConsumer_):
         """Seek to the committed offsets, then tell the ledger where each partition restarts.
 
         A partition with no committed offset is sought to the start of its log (Faust leaves
-        such a partition wherever its fetcher was). The managed partitions are not fetched
-        from until the flow resumes: Faust resumes the flow after this seek by emptying
-        every stream's buffer, and records fetched meanwhile would be dropped there.
+        such a partition wherever its fetcher was), and so is one whose committed offset lies
+        beyond the end of its log: that offset belongs to a log the broker lost. The managed
+        partitions are not fetched from until the flow resumes: Faust resumes the flow after
+        this seek by emptying every stream's buffer, and records fetched meanwhile would be
+        dropped there.
         """
         managed = [tp for tp in self.assignment() if self.ledger.manages(tp.topic)]
         self.pause_partitions(managed)
@@ -217,8 +231,21 @@ class LedgerConsumer(AIOKafkaConsumer_):
         await super().perform_seek()
         bases: dict[Partition, int] = {}
         fresh: list[TP] = []
+        ends = await self.highwaters(*managed) if managed else {}
         for tp in managed:
             committed = self._committed_offset.get(tp)
+            end = ends.get(tp)
+            if committed and end is not None and committed > end:
+                log.error(
+                    "%s[%s]: the group committed offset %s but the partition ends at %s: the "
+                    "log was lost (the broker lost its data); reading it from its start",
+                    tp.topic,
+                    tp.partition,
+                    committed,
+                    end,
+                )
+                self._committed_offset[tp] = None
+                committed = None
             if committed:
                 bases[tp] = committed
             else:

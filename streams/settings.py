@@ -100,6 +100,13 @@ class KafkaSettings(BaseModel):
         "that the group rebalances; below a third of session_timeout_s.",
     )
     request_timeout_s: float = Field(30.0, gt=0, description="Produce and admin timeout.")
+    loss_check_s: float = Field(
+        2.0,
+        gt=0,
+        description="How often a worker checks whether the broker came back empty (its topics "
+        "gone, or partitions ending below the committed offsets); on a loss confirmed by the "
+        "next check it recreates the topics and starts over from their beginning.",
+    )
     max_record_bytes: int = Field(
         1_000_000,
         ge=1024,
@@ -109,7 +116,11 @@ class KafkaSettings(BaseModel):
     )
 
     @field_validator(
-        "session_timeout_s", "heartbeat_interval_s", "request_timeout_s", mode="before"
+        "session_timeout_s",
+        "heartbeat_interval_s",
+        "request_timeout_s",
+        "loss_check_s",
+        mode="before",
     )
     @classmethod
     def _parse(cls, value: object) -> float:

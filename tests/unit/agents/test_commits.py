@@ -50,7 +50,11 @@ class Edges:
         async def seek(tp: TP, offset: int) -> None:
             self.seeks.append((tp, offset))
 
+        async def highwaters(*tps: TP) -> dict[TP, int]:
+            return {tp: 1_000_000 for tp in tps}  # every log is longer than what was committed
+
         monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+        monkeypatch.setattr(consumer, "highwaters", highwaters)
         monkeypatch.setattr(consumer, "_seek", seek)
         monkeypatch.setattr(consumer, "assignment", lambda: set(committed))
         # As once the worker subscribed: the conductor tracks acknowledgements of the topics.
