@@ -110,7 +110,6 @@ async def retry(
     Raises:
         Exception: the last failure, when it is not retryable or no attempt is left.
     """
-    rng = rng or random.Random()
     end = None if deadline_s is None else clock() + deadline_s
     attempt = 0
     while True:
@@ -118,6 +117,9 @@ async def retry(
         try:
             return await call()
         except Exception as error:
+            # Made at the first failure only: seeding one costs an os.urandom read, and the
+            # agents call this once per batch they produce, nearly always with success.
+            rng = rng or random.Random()
             wait: float | None = backoff(attempt - 1, minimum=min_s, maximum=max_s, rng=rng)
             if end is not None and wait is not None:
                 left = end - clock()

@@ -126,3 +126,23 @@ async def test_failures_are_logged_with_what(caplog: pytest.LogCaptureFixture) -
         ("WARNING", "receiver 'ops' slack[1]: attempt 1 failed, retrying"),
         ("ERROR", "receiver 'ops' slack[1]: attempt 2 failed, giving up: still down"),
     ]
+
+
+async def test_a_call_that_succeeds_at_once_makes_no_random_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Seeding a random.Random reads os.urandom: the agents retry every batch they produce,
+    # nearly always with success, so the source of jitter is made at the first failure only.
+    made: list[object] = []
+
+    class Counted(random.Random):
+        def __init__(self, *args: object) -> None:
+            made.append(self)
+            super().__init__(*args)
+
+    monkeypatch.setattr(random, "Random", Counted)
+    assert await retry(Script(), what="x") == "done"
+    assert made == []
+    t = FakeTime()
+    assert await retry(Script(OSError()), what="x", sleep=t.sleep, clock=t.clock) == "done"
+    assert len(made) == 1 and len(t.waits) == 1
