@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run stop status test unit integration faults bench lint run-deps test-deps influxdb2 clean
+.PHONY: run stop status test unit integration bench lint run-deps test-deps influxdb2 clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,19 +42,18 @@ status: $(STAMP)
 stop: $(STAMP)
 	$(BIN)/pulseline stack stop --dir .stack
 
+# Three test processes, a test file each at a time (pytest-xdist): most integration tests wait
+# on the servers they start, so three at once fit two cores and the suite takes half as long.
+TEST_PROCESSES ?= 3
+
 test: test-deps influxdb2
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 integration: test-deps influxdb2
-	$(BIN)/pytest -q tests/integration
-
-# The fault suite in full (tests/faults/README.md): every scenario with its larger load and
-# longer outages, one after the other; each prints its figures. make test runs its short form.
-faults: test-deps
-	$(BIN)/pytest -q tests/faults --faults=full
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile tests/integration
 
 bench: test-deps
 	$(BIN)/python bench/ingest.py

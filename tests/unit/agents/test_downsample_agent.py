@@ -40,9 +40,10 @@ async def test_agent_writes_minute_rows_through_the_tier_writers(settings: Setti
             if writers["1m"].lines:
                 break
             await ctx.sleep(0.05)
+    # Each field under its series' name (the default store, VictoriaMetrics: streams.names).
     assert writers["1m"].lines == [
-        f"cpu,host=a user_min=0.25,user_max=0.5,user_sum=0.75,user_count=2i,user_mean=0.375,"
-        f"user_last=0.25 {minute}"
+        f"cpu,host=a cpu_user_min=0.25,cpu_user_max=0.5,cpu_user_sum=0.75,cpu_user_count=2i,"
+        f"cpu_user_mean=0.375,cpu_user_last=0.25 {minute}"
     ]
 
 

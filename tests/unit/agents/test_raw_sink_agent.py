@@ -36,4 +36,5 @@ async def test_agent_writes_records_through_the_injected_writer(settings: Settin
                 break
             await ctx.sleep(0.05)
     lines = [line for body in writer.bodies for line in body.splitlines()]
-    assert lines == ["cpu,host=a user=0.5 1000", "cpu,host=a user=0.75 2000"]
+    # Each field under its series' name (the default store, VictoriaMetrics: streams.names).
+    assert lines == ["cpu,host=a cpu_user=0.5 1000", "cpu,host=a cpu_user=0.75 2000"]
