@@ -10,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run stop status test unit integration bench lint run-deps test-deps influxdb2 clean
+.PHONY: run stop status test unit integration faults bench lint run-deps test-deps influxdb2 clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ unit: $(STAMP)
 
 integration: test-deps influxdb2
 	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile tests/integration
+
+# The fault suite in full (tests/faults/README.md): every scenario with its larger load and
+# longer outages, one after the other; each prints its figures. make test runs its short form.
+faults: test-deps
+	$(BIN)/pytest -q tests/faults --faults=full
 
 bench: test-deps
 	$(BIN)/python bench/ingest.py
