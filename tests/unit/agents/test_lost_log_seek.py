@@ -2,7 +2,7 @@
 was recreated) is not where consumption restarts: the worker reads the new log from its start.
 
 The worker's real consumer class and raw-sink agent run in Faust's test context, with Kafka
-replaced at the consumer's edges, as in ``test_commits``.
+replaced at the consumer's edges (as in ``test_commits``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,39 @@ from typing import Any
 
 import pytest
 from faust.types import TP
-from test_commits import deliver, hosts, until
+from faust.types.tuples import ConsumerMessage
 
 from agents.app import create_app
+from streams.records import Point, encode_batch
 from streams.settings import Settings
 from streams.stack.processes import free_port
 from streams.testing import CollectingWriter
 
 TOPIC = "metrics.raw"
+
+
+async def deliver(ctx: Any, app: Any, tp: TP, offsets: range) -> None:
+    """Put records of host ``h<offset>`` into the agent's channel, as the fetcher would."""
+    channel = ctx.stream().channel
+    for offset in offsets:
+        value = encode_batch([Point("cpu", {"host": f"h{offset}"}, {"user": 1.0}, 1_000 + offset)])
+        message = ConsumerMessage(
+            tp.topic, tp.partition, offset, 0.0, 0, [], b"h", value, None, 0, len(value), tp,
+            generation_id=app.consumer_generation_id,
+        )  # fmt: skip
+        await channel.put(await channel.decode(message))
+
+
+async def until(check: Any, ctx: Any) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await ctx.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def hosts(writer: CollectingWriter) -> set[int]:
+    return {int(line.split(",")[1].split()[0].removeprefix("host=h")) for line in writer.lines}
 
 
 @pytest.fixture
