@@ -7,7 +7,7 @@
   worker owns go into their groups at once, without waiting to be read back (am-dispatch
   skips them): one Kafka hop less between an alert and its notification.
 - ``am-dispatch`` reads ``alerts.groups`` into the partition's
-  :class:`~streams.alertmanager.dispatch.Dispatcher`; its state (groups, pending
+  :class:`~streams.alertmanager.engine.dispatch.Dispatcher`; its state (groups, pending
   notifications, notification log) goes to the ``alertmanager-groups`` table, co-partitioned
   with ``alerts.groups``, before the input is acknowledged. An alert enters its group at the
   instant it was received, and a partition's flushes wait (``alertmanager.catch_up_s`` at
@@ -45,14 +45,14 @@ from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
-from streams.alertmanager.arrivals import Arrivals
-from streams.alertmanager.catchup import CatchUp
-from streams.alertmanager.intake import Grouped, from_rule_event
+from streams.alertmanager.api.view import ClusterView
+from streams.alertmanager.engine.arrivals import Arrivals
+from streams.alertmanager.engine.catchup import CatchUp
+from streams.alertmanager.engine.intake import Grouped, from_rule_event
+from streams.alertmanager.engine.notification import Notification
+from streams.alertmanager.engine.runtime import AlertManager, SavedGroup, delivery, load
 from streams.alertmanager.model import Alert
-from streams.alertmanager.notification import Notification
 from streams.alertmanager.notify import NotifyCollector, NotifyStats, Services, deliver
-from streams.alertmanager.runtime import AlertManager, SavedGroup, delivery, load
-from streams.alertmanager.view import ClusterView
 from streams.alertmanager.wire import parse_postable
 from streams.errors import PulselineError, RecordDecodeError
 from streams.kafka import key_hash

@@ -11,9 +11,9 @@ from dataclasses import fields
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from streams.alertmanager.dispatch import DISPATCH_HELP, DispatchStats
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.runtime import AlertManager
+from streams.alertmanager.engine.dispatch import DISPATCH_HELP, DispatchStats
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.runtime import AlertManager
 
 
 class AlertmanagerCollector(Collector):

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from notify_scenario import cut
 from private_stack import Stack
 
-from streams.alertmanager.intake import Grouped
+from streams.alertmanager.engine.intake import Grouped
 
 STAGES = ("collector", "rules", "am-intake", "am-dispatch+send")
 

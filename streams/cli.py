@@ -39,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.alertmanager.commands import add_commands as add_alertmanager_commands
+from streams.alertmanager.api.commands import add_commands as add_alertmanager_commands
 from streams.errors import PulselineError
 from streams.operators import add_commands as add_operator_commands
 from streams.settings import CollectorSettings, Settings

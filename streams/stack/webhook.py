@@ -84,7 +84,7 @@ def local_webhooks(config: Path) -> list[tuple[str, int]]:
     Raises:
         AlertmanagerConfigError: the file has problems; each names its line.
     """
-    from streams.alertmanager.config import load_config
+    from streams.alertmanager.config.loader import load_config
 
     found: list[tuple[str, int]] = []
     for receiver in load_config(config).receivers.values():

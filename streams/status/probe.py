@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.alertmanager.client import AlertmanagerClient, ClientError
+from streams.alertmanager.api.client import AlertmanagerClient, ClientError
 from streams.collector.membership import MemberTable
 from streams.errors import PulselineError
 from streams.settings import Settings

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from streams.alertmanager.matchers import escape_value
+from streams.alertmanager.config.matchers import escape_value
 from streams.rules.alerts import Alert
 from streams.rules.model import AlertingRule
 from streams.rules.runtime import GroupStatus

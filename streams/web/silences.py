@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streams.alertmanager.matchers import MatcherError, escape_value, parse_matchers
-from streams.alertmanager.silencejson import matcher_json
+from streams.alertmanager.api.silencejson import matcher_json
+from streams.alertmanager.config.matchers import MatcherError, escape_value, parse_matchers
 from streams.alertmanager.wire import format_time
 from streams.durations import parse_duration
 from streams.web.errors import PageError

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from conftest import Pipeline, Tsdb, wait_for
 
-from streams.alertmanager.client import AlertmanagerClient
+from streams.alertmanager.api.client import AlertmanagerClient
 from streams.stack.processes import free_port
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ with :func:`streams.retry.retry`.
 Example:
     >>> import asyncio
     >>> from streams.alertmanager.model import Alert
-    >>> from streams.alertmanager.receivers import Receiver
+    >>> from streams.alertmanager.config.receivers import Receiver
     >>> from streams.alertmanager.notify.testing import CollectingTransport
     >>> receiver = Receiver.model_validate(
     ...     {"name": "ops", "webhook_configs": [{"url": "http://hooks.example/a"}]})
@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from streams.alertmanager.config.receivers import Integration, Kind, Receiver
 from streams.alertmanager.notify.email import EmailNotifier
 from streams.alertmanager.notify.errors import NotifyError, retryable_status
 from streams.alertmanager.notify.forward import ForwardNotifier
@@ -45,7 +46,6 @@ from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.slack import SlackNotifier
 from streams.alertmanager.notify.templating import Templating
 from streams.alertmanager.notify.webhook import WebhookNotifier
-from streams.alertmanager.receivers import Integration, Kind, Receiver
 
 __all__ = [
     "NOTIFIERS",

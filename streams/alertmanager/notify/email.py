@@ -32,12 +32,12 @@ from email.policy import SMTP as SMTP_POLICY
 
 import aiosmtplib
 
+from streams.alertmanager.config.receivers import EmailConfig, Integration
 from streams.alertmanager.notify.errors import NotifyError
 from streams.alertmanager.notify.http import ssl_context
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating, Texts
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
-from streams.alertmanager.receivers import EmailConfig, Integration
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.alertmanager.config.receivers import AlertmanagerForwardConfig, HTTPConfig, Integration
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify.gojson import go_json, go_time
 from streams.alertmanager.notify.http import HttpRequest, Transport, post
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
-from streams.alertmanager.receivers import AlertmanagerForwardConfig, HTTPConfig, Integration
 
 API_PATH = "/api/v2/alerts"
 

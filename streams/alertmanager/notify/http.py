@@ -10,7 +10,7 @@ The aiohttp transport applies ``http_config``: the ``Authorization`` header (``a
 version, ``insecure_skip_verify``) and ``follow_redirects``, following at most 10 redirects
 as Go's client does (301, 302 and 303 continue as a GET without body; credentials are not
 sent to another host). Every hop is checked by the destination guard (see
-:mod:`~streams.alertmanager.notify.destinations`).
+:mod:`~streams.alertmanager.config.destinations`).
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from typing import Protocol
 
 import aiohttp
 
-from streams.alertmanager.httpconfig import HTTPConfig, TLSConfig, is_link_local, url_host
-from streams.alertmanager.notify.destinations import (
+from streams.alertmanager.config.destinations import (
     DestinationRefused,
     GuardedResolver,
     Resolve,
     refusal,
     resolve_system,
 )
+from streams.alertmanager.config.httpconfig import HTTPConfig, TLSConfig, is_link_local, url_host
+from streams.alertmanager.config.receivers import Integration
 from streams.alertmanager.notify.errors import NotifyError
-from streams.alertmanager.receivers import Integration
 
 USER_AGENT = "Alertmanager/0.25.0 (pulseline 0.1.0)"
 """Alertmanager's ``User-Agent`` product token, then pulseline's."""

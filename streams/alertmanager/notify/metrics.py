@@ -15,7 +15,7 @@ one and a dashboard shows 0 rather than no data; a receiver added by a reload ge
 series at the next scrape. Counts of integrations a reload removed stay.
 
 Example:
-    >>> from streams.alertmanager.receivers import Integration, WebhookConfig
+    >>> from streams.alertmanager.config.receivers import Integration, WebhookConfig
     >>> hook = Integration("ops", "webhook", 0, WebhookConfig(url="http://127.0.0.1:9/"))
     >>> stats = NotifyStats()
     >>> stats.sent[("ops", "webhook")] += 1
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from streams.alertmanager.receivers import Integration
+from streams.alertmanager.config.receivers import Integration
 
 Configured = Callable[[], Mapping[str, Sequence[Integration]]]
 """Returns each receiver's integrations in the configuration in force, by receiver name."""

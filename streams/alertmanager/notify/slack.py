@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.alertmanager.config.receivers import HTTPConfig, Integration, SlackAction, SlackConfig
 from streams.alertmanager.notify.gojson import go_json
 from streams.alertmanager.notify.http import HttpRequest, Transport, post
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import RenderText, Templating
 from streams.alertmanager.notify.webhook import IDEMPOTENCY_HEADER
-from streams.alertmanager.receivers import HTTPConfig, Integration, SlackAction, SlackConfig
 
 MAX_TITLE_RUNES = 1024
 DEFAULT_MRKDWN_IN = ("fallback", "pretext", "text")

@@ -1,9 +1,9 @@
 """Rendering a notifier's text fields: the templates are injected, never imported globally.
 
 Slack and email fields are Go templates (``{{ .CommonLabels.alertname }}``); the template
-engine (:mod:`streams.alertmanager.templates`) renders them against Alertmanager's template
-data. Notifiers get it through :class:`Templating`, built once per configuration, so tests
-pass a fake and a reload passes the new templates.
+engine (:mod:`streams.alertmanager.templating.templates`) renders them against
+Alertmanager's template data. Notifiers get it through :class:`Templating`, built once per
+configuration, so tests pass a fake and a reload passes the new templates.
 
 A field that fails to render fails the notification without retry (it would fail again);
 the error names the receiver, the integration and the field.
@@ -15,15 +15,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streams.alertmanager.config.receivers import Integration
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify.errors import NotifyError
 from streams.alertmanager.notify.notification import Notification
-from streams.alertmanager.receivers import Integration
 
 
 class Renderer(Protocol):
-    """Renders template texts against template data (:class:`~streams.alertmanager.templates.
-    Templates` is one)."""
+    """Renders template texts against template data.
+
+    :class:`~streams.alertmanager.templating.templates.Templates` is one.
+    """
 
     def render(self, text: str, data: Any, where: str = "") -> str:
         """Render a text field."""
@@ -98,8 +100,8 @@ class Templating:
 
     Example:
         >>> from streams.alertmanager.model import Alert
-        >>> from streams.alertmanager.receivers import Integration, SlackConfig
-        >>> from streams.alertmanager.templates import Templates, template_data
+        >>> from streams.alertmanager.config.receivers import Integration, SlackConfig
+        >>> from streams.alertmanager.templating.templates import Templates, template_data
         >>> templating = Templating(Templates.load(), template_data)
         >>> n = Notification("ops", "{}:{}", (("alertname", "Down"),),
         ...                  (Alert.create({"alertname": "Down"}),), "k", at=1.0)

@@ -41,12 +41,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.alertmanager.config.receivers import HTTPConfig, Integration, WebhookConfig
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify.gojson import go_json, go_time
 from streams.alertmanager.notify.http import HttpRequest, Transport, post
 from streams.alertmanager.notify.notification import Notification
-from streams.alertmanager.receivers import HTTPConfig, Integration, WebhookConfig
-from streams.alertmanager.template_data import quote_meta
+from streams.alertmanager.templating.data import quote_meta
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.http import USER_AGENT, AiohttpTransport
 from streams.alertmanager.notify.notification import Notification
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
 from streams.stack.peers import alertmanager
 from streams.stack.processes import ManagedProcess, free_port
 

@@ -27,13 +27,13 @@ import yaml
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.http import AiohttpTransport
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
-from streams.alertmanager.templates import Templates, template_data
+from streams.alertmanager.templating.templates import Templates, template_data
 from streams.stack.peers import alertmanager
 from streams.stack.processes import free_port
 

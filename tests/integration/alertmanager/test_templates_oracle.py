@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 from conftest import wait_for
 
 from streams.alertmanager.model import Alert
-from streams.alertmanager.templates import (
+from streams.alertmanager.templating.templates import (
     EMAIL_DEFAULTS,
     SLACK_DEFAULTS,
     Templates,

@@ -1,7 +1,7 @@
 """The cluster view answers the API as a real Alertmanager 0.25 does, on the same input.
 
 The same alerts and silences go to Debian's ``prometheus-alertmanager`` (through its API) and
-to a :class:`~streams.alertmanager.view.ClusterView` (alerts routed into a dispatcher as the
+to a :class:`~streams.alertmanager.api.view.ClusterView` (alerts routed into a dispatcher as the
 intake does, its changelog records followed; silences prepared from the same bodies, with
 Alertmanager's ids and instants). The answers to ``GET /api/v2/alerts``, ``/alerts/groups``
 (for several filters, flags and receivers) and ``/silences`` must be the same JSON.
@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.alertmanager.config import parse_config
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.route import group_key
-from streams.alertmanager.view import ClusterView
+from streams.alertmanager.api.view import ClusterView
+from streams.alertmanager.config.loader import parse_config
+from streams.alertmanager.config.route import group_key
+from streams.alertmanager.engine.dispatch import Dispatcher
 from streams.alertmanager.wire import parse_postable
 from streams.stack.peers import alertmanager
 from streams.stack.processes import ManagedProcess, free_port

@@ -8,9 +8,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agents.alertmanager_metrics import AlertmanagerCollector
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.runtime import AlertManager, load
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.runtime import AlertManager, load
 
 NOW = 1_700_000_000.0
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.alertmanager.matchers import escape_value
+from streams.alertmanager.config.matchers import escape_value
 
 _TREE_PREFIXES = ("├── ", "└── ")
 

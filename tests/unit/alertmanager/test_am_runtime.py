@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.alertmanager.intake import Grouped
+from streams.alertmanager.engine.intake import Grouped
+from streams.alertmanager.engine.runtime import AlertManager, load
 from streams.alertmanager.model import Alert
-from streams.alertmanager.runtime import AlertManager, load
 
 CONFIG = """
 route:

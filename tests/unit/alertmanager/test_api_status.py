@@ -19,8 +19,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from streams.alertmanager.config import parse_config
-from streams.alertmanager.status import SECRET, api_status, masked_config
+from streams.alertmanager.api.status import SECRET, api_status, masked_config
+from streams.alertmanager.config.loader import parse_config
 
 CONFIG = """\
 global:

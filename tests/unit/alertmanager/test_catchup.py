@@ -1,6 +1,6 @@
 """A partition's flushes wait until its owner has read what was received before them."""
 
-from streams.alertmanager.catchup import CatchUp
+from streams.alertmanager.engine.catchup import CatchUp
 
 
 def test_a_partition_read_to_its_end_flushes_at_once() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from amtool_oracle import check_config
 
-from streams.alertmanager.config import check_file
+from streams.alertmanager.config.loader import check_file
 from streams.errors import PulselineError
 
 

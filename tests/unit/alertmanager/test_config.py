@@ -4,14 +4,14 @@ from pathlib import Path
 import pytest
 from amtool_oracle import check_config
 
-from streams.alertmanager.config import (
+from streams.alertmanager.config.loader import (
     AlertmanagerConfig,
     AlertmanagerConfigError,
     check_file,
     load_config,
     parse_config,
 )
-from streams.alertmanager.route import FlapDetection
+from streams.alertmanager.config.route import FlapDetection
 from streams.errors import ConfigError
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy" / "alertmanager.yml"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.alertmanager.config import AlertmanagerConfigError, load_config, parse_config
+from streams.alertmanager.config.loader import AlertmanagerConfigError, load_config, parse_config
 
 DNS = {
     "meta.test": ["10.0.0.9", "169.254.169.254"],

@@ -7,9 +7,9 @@ notifications asserted here (times within a few milliseconds).
 
 import orjson
 
-from streams.alertmanager.dispatch import Dispatcher, Limits
+from streams.alertmanager.engine.dispatch import Dispatcher, Limits
+from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.wire import format_time, parse_postable
 
 

@@ -2,9 +2,9 @@
 
 import json
 
-from streams.alertmanager.dispatch import Dispatcher
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
 
 ROUTE = StaticRoute("hook", group_wait=1.0, group_interval=2.0, repeat_interval=3600.0)
 RECEIVERS = {"hook": [webhook("hook"), webhook("hook", index=1, send_resolved=False)]}

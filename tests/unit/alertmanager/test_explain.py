@@ -2,13 +2,13 @@
 
 import json
 
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.explain import explain, groups_of
-from streams.alertmanager.matchers import parse_matchers
+from streams.alertmanager.config.matchers import parse_matchers
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.explain import explain, groups_of
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.silences import Silence, Silences
+from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.silences import Silence, Silences
-from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
 
 FAST = StaticRoute("team", 1.0, 2.0, 3600.0, id="0", key="{}/0")
 BY_JOB = StaticRoute("ops", 1.0, 2.0, 3600.0, group_by=("job",), id="1", key="{}/1")

@@ -1,9 +1,9 @@
 """Flap damping: an alert bouncing more than N times in a window is held firing."""
 
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.flapping import FlapSettings, FlapState
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.flapping import FlapSettings, FlapState
+from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
 
 SETTINGS = FlapSettings(changes=2, window=20.0, hold=10.0)
 ROUTE = StaticRoute("hook", 1.0, 2.0, 3600.0, flap_detection=SETTINGS)

@@ -4,8 +4,8 @@ The equal-label and both-sides cases were checked on a real Alertmanager 0.25: i
 ``GET /api/v2/alerts`` showed the same alerts suppressed (it names one inhibiting alert).
 """
 
-from streams.alertmanager.inhibit import Inhibitor
-from streams.alertmanager.matchers import parse_matchers
+from streams.alertmanager.config.matchers import parse_matchers
+from streams.alertmanager.engine.inhibit import Inhibitor
 from streams.alertmanager.model import Alert
 
 

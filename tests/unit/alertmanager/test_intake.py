@@ -3,10 +3,10 @@
 import orjson
 import pytest
 
-from streams.alertmanager.intake import Grouped, from_rule_event
+from streams.alertmanager.engine.intake import Grouped, from_rule_event
+from streams.alertmanager.engine.runtime import AlertManager, load
+from streams.alertmanager.engine.store import alert_to_dict
 from streams.alertmanager.model import Alert
-from streams.alertmanager.runtime import AlertManager, load
-from streams.alertmanager.store import alert_to_dict
 from streams.errors import RecordDecodeError
 
 

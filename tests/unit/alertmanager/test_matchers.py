@@ -5,7 +5,7 @@ from amtool_oracle import check_config, route_matchers, routes_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.alertmanager.matchers import (
+from streams.alertmanager.config.matchers import (
     Matcher,
     MatcherError,
     from_match_maps,

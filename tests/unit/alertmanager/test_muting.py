@@ -2,13 +2,13 @@
 
 from collections.abc import Mapping
 
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.inhibit import Inhibitor
-from streams.alertmanager.matchers import parse_matchers
+from streams.alertmanager.config.matchers import parse_matchers
+from streams.alertmanager.config.timeintervals import TimeInterval, TimePeriod, parse_time_range
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.inhibit import Inhibitor
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
-from streams.alertmanager.timeintervals import TimeInterval, TimePeriod, parse_time_range
 
 ROUTE = StaticRoute("hook", group_wait=1.0, group_interval=2.0, repeat_interval=3600.0)
 GROUP = '{}:{alertname="T"}'

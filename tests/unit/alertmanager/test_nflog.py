@@ -2,7 +2,7 @@
 
 import pytest
 
-from streams.alertmanager.nflog import NotificationLog, decide
+from streams.alertmanager.engine.nflog import NotificationLog, decide
 
 
 def _entry(firing: set[str], resolved: set[str], at: float = 0.0):

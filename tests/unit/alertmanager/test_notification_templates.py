@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from streams.alertmanager.model import Alert
-from streams.alertmanager.template_funcs import reReplaceAll, title, toUpper
-from streams.alertmanager.templates import (
+from streams.alertmanager.templating.functions import reReplaceAll, title, toUpper
+from streams.alertmanager.templating.templates import (
     EMAIL_DEFAULTS,
     SLACK_DEFAULTS,
     Templates,

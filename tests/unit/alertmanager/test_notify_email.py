@@ -21,13 +21,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyError, NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.email import EmailNotifier, message_id
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating
 from streams.alertmanager.notify.testing import CollectingTransport
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
 from streams.stack.processes import free_port
 
 

@@ -8,6 +8,7 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import (
     NotifyCollector,
@@ -19,7 +20,6 @@ from streams.alertmanager.notify import (
 )
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.testing import CollectingTransport
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
 from streams.retry import Failure, retry
 
 T0 = 1_709_287_200.0  # 2024-03-01T10:00:00Z

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from streams.alertmanager.httpconfig import HTTPConfig, TLSConfig
-from streams.alertmanager.notify.destinations import (
+from streams.alertmanager.config.destinations import (
     DestinationRefused,
     GuardedResolver,
     check_receiver,
 )
+from streams.alertmanager.config.httpconfig import HTTPConfig, TLSConfig
+from streams.alertmanager.config.receivers import Integration, Receiver, WebhookConfig
 from streams.alertmanager.notify.errors import NotifyError
 from streams.alertmanager.notify.http import (
     USER_AGENT,
@@ -25,7 +26,6 @@ from streams.alertmanager.notify.http import (
     post,
     ssl_context,
 )
-from streams.alertmanager.receivers import Integration, Receiver, WebhookConfig
 from streams.errors import ConfigError
 from streams.stack.processes import free_port
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.alertmanager.engine.runtime import AlertManager, load
 from streams.alertmanager.notify import NotifyCollector, NotifyStats
-from streams.alertmanager.runtime import AlertManager, load
 
 BEFORE = """\
 route: {receiver: ops}

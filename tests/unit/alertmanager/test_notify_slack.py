@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyError, NotifyStats, Services, deliver, notifiers_for
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.templating import Templating
 from streams.alertmanager.notify.testing import CollectingTransport
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
 
 
 class FakeTemplates:

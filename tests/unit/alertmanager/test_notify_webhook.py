@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from streams.alertmanager.config.receivers import GlobalDefaults, Receiver, with_globals
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import (
     NotifyError,
@@ -23,8 +24,7 @@ from streams.alertmanager.notify.gojson import go_json, go_time
 from streams.alertmanager.notify.notification import Notification
 from streams.alertmanager.notify.testing import CollectingTransport
 from streams.alertmanager.notify.webhook import payload
-from streams.alertmanager.receivers import GlobalDefaults, Receiver, with_globals
-from streams.alertmanager.template_data import quote_meta
+from streams.alertmanager.templating.data import quote_meta
 
 T0 = 1_709_287_200.0  # 2024-03-01T10:00:00Z
 

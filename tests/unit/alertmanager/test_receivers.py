@@ -11,7 +11,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from streams.alertmanager.receivers import (
+from streams.alertmanager.config.receivers import (
     EmailConfig,
     GlobalDefaults,
     HTTPConfig,

@@ -5,8 +5,8 @@ from amtool_oracle import receivers_for, yaml_string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.alertmanager.config import AlertmanagerConfig, parse_config
-from streams.alertmanager.route import Route, group_key
+from streams.alertmanager.config.loader import AlertmanagerConfig, parse_config
+from streams.alertmanager.config.route import Route, group_key
 
 TREE = """\
 route:

@@ -20,14 +20,14 @@ from oracle import Silence as SilenceStep
 from oracle_normal import _alert_text, _text
 from oracle_scenarios import SCENARIOS
 
-from streams.alertmanager.config import parse_config
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.inhibit import Inhibitor
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.route import group_key
-from streams.alertmanager.silencejson import parse_postable as parse_silence
-from streams.alertmanager.silences import Silences
-from streams.alertmanager.simulate import Timeline
+from streams.alertmanager.api.silencejson import parse_postable as parse_silence
+from streams.alertmanager.config.loader import parse_config
+from streams.alertmanager.config.route import group_key
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.inhibit import Inhibitor
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.silences import Silences
+from streams.alertmanager.engine.simulate import Timeline
 from streams.alertmanager.wire import format_time, parse_postable
 
 TICK = 0.1

@@ -9,10 +9,20 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.alertmanager.matchers import Matcher, parse_matchers
+from streams.alertmanager.api.silencejson import (
+    filter_matches,
+    gettable,
+    parse_postable,
+    sort_silences,
+)
+from streams.alertmanager.config.matchers import Matcher, parse_matchers
+from streams.alertmanager.engine.silences import (
+    Silence,
+    SilenceError,
+    SilenceNotFoundError,
+    Silences,
+)
 from streams.alertmanager.model import Alert
-from streams.alertmanager.silencejson import filter_matches, gettable, parse_postable, sort_silences
-from streams.alertmanager.silences import Silence, SilenceError, SilenceNotFoundError, Silences
 from streams.alertmanager.wire import format_time
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
+from streams.alertmanager.api.silenceview import SilenceBook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.silenceview import SilenceBook
 from streams.alertmanager.wire import ApiError, format_time
 from streams.errors import RecordDecodeError
 

@@ -4,8 +4,7 @@ The cases marked "checked on Alertmanager 0.25" were posted to a real Alertmanag
 back from its ``GET /api/v2/alerts``.
 """
 
-from streams.alertmanager.model import Alert
-from streams.alertmanager.store import (
+from streams.alertmanager.engine.store import (
     alert_from_dict,
     alert_to_dict,
     merge,
@@ -14,6 +13,7 @@ from streams.alertmanager.store import (
     put,
     sort_alerts,
 )
+from streams.alertmanager.model import Alert
 
 
 def _a(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from amtool_oracle import check_config, yaml_string
 
-from streams.alertmanager.timeintervals import (
+from streams.alertmanager.config.timeintervals import (
     DayRange,
     TimeInterval,
     TimeIntervalError,

@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.alertmanager.config import AlertmanagerConfig, parse_config
-from streams.alertmanager.dispatch import Dispatcher
+from streams.alertmanager.api.view import ClusterView
+from streams.alertmanager.config.loader import AlertmanagerConfig, parse_config
+from streams.alertmanager.config.route import group_key
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.simulate import webhook
 from streams.alertmanager.model import Alert
-from streams.alertmanager.route import group_key
-from streams.alertmanager.simulate import webhook
-from streams.alertmanager.view import ClusterView
 from streams.alertmanager.wire import ApiError
 from streams.errors import RecordDecodeError
 

@@ -20,11 +20,11 @@ import pytest
 from aiohttp import web
 
 from agents.alertmanager_api import add_routes
-from streams.alertmanager.config import parse_config
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.route import group_key
-from streams.alertmanager.status import masked_config
-from streams.alertmanager.view import ClusterView
+from streams.alertmanager.api.status import masked_config
+from streams.alertmanager.api.view import ClusterView
+from streams.alertmanager.config.loader import parse_config
+from streams.alertmanager.config.route import group_key
+from streams.alertmanager.engine.dispatch import Dispatcher
 from streams.alertmanager.wire import parse_postable
 
 CONFIG = """\

@@ -26,9 +26,9 @@ from agents.alertmanager_metrics import AlertmanagerCollector
 from agents.downsample import DownsampleCollector
 from agents.lag import LagCollector
 from agents.rules import RuleCollector, RuleStats
+from streams.alertmanager.engine.runtime import AlertManager, load
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyCollector, NotifyStats
-from streams.alertmanager.runtime import AlertManager, load
 from streams.codecs.lineprotocol import parse_lines
 from streams.collector.exposition import parse_scrape, report_points
 from streams.collector.metrics import CollectorMetrics

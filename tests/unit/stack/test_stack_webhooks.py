@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.alertmanager.config import AlertmanagerConfigError
+from streams.alertmanager.config.loader import AlertmanagerConfigError
 from streams.stack.webhook import local_webhooks
 
 SHIPPED = Path(__file__).parents[3] / "deploy" / "alertmanager.yml"

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.alertmanager.config import parse_config
-from streams.alertmanager.view import ClusterView
+from streams.alertmanager.api.view import ClusterView
+from streams.alertmanager.config.loader import parse_config
 from streams.records import Point
 from streams.rules import load_rule_files
 from streams.rules.routing import Router, decode_forward, encode_forward, partition_of

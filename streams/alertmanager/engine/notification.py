@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from streams.alertmanager.engine.store import alert_from_dict, alert_to_dict
 from streams.alertmanager.model import Alert, Labels, Status
-from streams.alertmanager.store import alert_from_dict, alert_to_dict
 
 
 def idempotency_key(
@@ -50,7 +50,7 @@ class Notification:
         resolved: fingerprints the notification log records as notified resolved (with
             ``send_resolved: false`` they are recorded but not sent).
         decided_at: the instant of the flush that decided it.
-        reason: why it was decided (see :data:`streams.alertmanager.nflog.Reason`, or
+        reason: why it was decided (see :data:`streams.alertmanager.engine.nflog.Reason`, or
             ``unsilenced`` when a silence stopped muting a firing alert).
         supersedes: the key of the pending notification it replaces, if any.
     """

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from streams.alertmanager.matchers import LABEL_NAME, Matcher
+from streams.alertmanager.config.matchers import LABEL_NAME, Matcher
 from streams.alertmanager.model import Alert
 from streams.alertmanager.wire import ApiError
 from streams.promql.gofmt import go_quote
@@ -243,7 +243,7 @@ class Silences:
 
     def ended_between(self, since: float, until: float) -> list[str]:
         """Ids of the silences whose end fell in ``(since, until]`` (for the dispatcher's
-        :meth:`~streams.alertmanager.dispatch.Dispatcher.silences_ended`)."""
+        :meth:`~streams.alertmanager.engine.dispatch.Dispatcher.silences_ended`)."""
         return sorted(s.id for s in self._by_id.values() if since < s.ends_at <= until)
 
     def expire_resolved(self, alerts: Iterable[Alert], now: float) -> list[Silence]:

@@ -8,8 +8,8 @@ it and the deliveries that carried it. Given the silences and the inhibitor in f
 also says what mutes it now.
 
 Example:
-    >>> from streams.alertmanager.dispatch import Dispatcher
-    >>> from streams.alertmanager.simulate import StaticRoute, Timeline, webhook
+    >>> from streams.alertmanager.engine.dispatch import Dispatcher
+    >>> from streams.alertmanager.engine.simulate import StaticRoute, Timeline, webhook
     >>> t = Timeline(Dispatcher({"team": [webhook("team")]}))
     >>> down = Alert.create({"alertname": "Down"}, starts_at=0.0)
     >>> t.insert(down, StaticRoute("team", group_wait=1.0))
@@ -26,11 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.alertmanager.group import AggregationGroup
+from streams.alertmanager.engine.group import AggregationGroup
+from streams.alertmanager.engine.muting import MuteRecord, Muting
+from streams.alertmanager.engine.notification import Delivery, Notification
+from streams.alertmanager.engine.store import alert_to_dict
 from streams.alertmanager.model import Alert, Labels, Status
-from streams.alertmanager.muting import MuteRecord, Muting
-from streams.alertmanager.notification import Delivery, Notification
-from streams.alertmanager.store import alert_to_dict
 
 
 @dataclass(frozen=True, slots=True)

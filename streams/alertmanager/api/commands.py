@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from streams.alertmanager.client import AlertmanagerClient
+from streams.alertmanager.api.client import AlertmanagerClient
 from streams.alertmanager.wire import format_time
 from streams.durations import parse_duration
 from streams.errors import PulselineError
@@ -52,7 +52,7 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from streams.alertmanager.config import check_file
+    from streams.alertmanager.config.loader import check_file
 
     failed = 0
     for path in args.files:
@@ -91,7 +91,7 @@ def _alerts(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _silence_add(settings: Settings, args: argparse.Namespace) -> int:
-    from streams.alertmanager.matchers import parse_matchers
+    from streams.alertmanager.config.matchers import parse_matchers
 
     matchers = [m for text in args.matchers for m in parse_matchers(text)]
     if not matchers:

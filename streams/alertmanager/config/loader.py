@@ -43,24 +43,24 @@ from types import MappingProxyType
 
 import yaml
 
-from streams.alertmanager.confignodes import (
+from streams.alertmanager.config.destinations import ResolveSync, resolve_sync
+from streams.alertmanager.config.nodes import (
     AlertmanagerConfigError,
     ConfigProblem,
     NodeReader,
 )
-from streams.alertmanager.configsections import (
+from streams.alertmanager.config.receiverconfig import GlobalConfig, read_global, read_receiver
+from streams.alertmanager.config.receivers import Receiver
+from streams.alertmanager.config.route import Route
+from streams.alertmanager.config.routeconfig import RouteReader
+from streams.alertmanager.config.sections import (
     InhibitRule,
     read_inhibit_rule,
     read_templates,
     read_time_interval,
 )
-from streams.alertmanager.notify.destinations import ResolveSync, resolve_sync
-from streams.alertmanager.receiverconfig import GlobalConfig, read_global, read_receiver
-from streams.alertmanager.receivers import Receiver
-from streams.alertmanager.route import Route
-from streams.alertmanager.routeconfig import RouteReader
-from streams.alertmanager.templates import Templates
-from streams.alertmanager.timeintervals import TimeInterval
+from streams.alertmanager.config.timeintervals import TimeInterval
+from streams.alertmanager.templating.templates import Templates
 from streams.rules.yamlpos import Node, ScalarNode, compose, is_null
 
 __all__ = [

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from streams.alertmanager.template_data import StringList
+from streams.alertmanager.templating.data import StringList
 from streams.gotemplate import GoFunc, SafeHTML
 
 _GROUP_REF = re.compile(r"\$(?:\{(\w+)\}|(\w+)|(\$))")

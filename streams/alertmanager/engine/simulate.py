@@ -1,6 +1,6 @@
 """A test kit for the alert manager: a dispatcher driven on a simulated clock.
 
-:class:`Timeline` feeds alerts to a :class:`~streams.alertmanager.dispatch.Dispatcher` at
+:class:`Timeline` feeds alerts to a :class:`~streams.alertmanager.engine.dispatch.Dispatcher` at
 chosen instants, asks it what is due at every tick, delivers what it decides (or not, to
 play a receiver that is down) and keeps what was sent. :class:`StaticRoute` stands in for a
 configured route, :func:`webhook` for a receiver's integration. Timelines written with it
@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.flapping import FlapSettings
+from streams.alertmanager.config.receivers import Integration, WebhookConfig
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.flapping import FlapSettings
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.notification import Notification
 from streams.alertmanager.model import Alert, Status
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.notification import Notification
-from streams.alertmanager.receivers import Integration, WebhookConfig
 
 
 def webhook(receiver: str, *, send_resolved: bool = True, index: int = 0) -> Integration:

@@ -3,7 +3,7 @@
 Receiver text fields (a Slack title, an email subject) are Go templates. :class:`Templates`
 holds the default definitions and the files a configuration's ``templates`` list names,
 checks each field when the configuration loads, and renders fields against
-:func:`~streams.alertmanager.template_data.template_data`, with Alertmanager's functions and
+:func:`~streams.alertmanager.templating.data.template_data`, with Alertmanager's functions and
 its ``missingkey=zero`` option (a missing label is the empty string).
 
 Example:
@@ -27,13 +27,13 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
-from streams.alertmanager.default_templates import (
+from streams.alertmanager.templating.data import TemplateData, template_data
+from streams.alertmanager.templating.defaults import (
     DEFAULT_TEMPLATES,
     EMAIL_DEFAULTS,
     SLACK_DEFAULTS,
 )
-from streams.alertmanager.template_data import TemplateData, template_data
-from streams.alertmanager.template_funcs import FUNCTIONS
+from streams.alertmanager.templating.functions import FUNCTIONS
 from streams.errors import ConfigError
 from streams.gotemplate import TemplateSet
 

@@ -39,8 +39,8 @@ import yaml
 from pydantic import BaseModel, SecretStr
 
 from streams import __version__
-from streams.alertmanager.receiverconfig import GlobalConfig
-from streams.alertmanager.receivers import Receiver
+from streams.alertmanager.config.receiverconfig import GlobalConfig
+from streams.alertmanager.config.receivers import Receiver
 from streams.alertmanager.wire import format_time
 from streams.rules.yamlpos import MappingNode, Node, ScalarNode, SequenceNode, compose, is_null
 
@@ -68,7 +68,7 @@ def _types(annotation: Any) -> Iterator[Any]:
 def secret_tree(model: type[BaseModel]) -> SecretTree:
     """Where a model's secrets are, by the keys the file uses.
 
-    >>> from streams.alertmanager.httpconfig import HTTPConfig
+    >>> from streams.alertmanager.config.httpconfig import HTTPConfig
     >>> secret_tree(HTTPConfig)
     {'authorization': {'credentials': None}, 'basic_auth': {'password': None}, 'bearer_token': None}
     """

@@ -3,11 +3,11 @@ are routed into groups, the dispatchers of the partitions the worker owns, and t
 
 The agents (:mod:`agents.alertmanager`) move records; this module decides:
 
-- :meth:`AlertManager.route` turns an alert into one :class:`~streams.alertmanager.intake.
-  Grouped` per aggregation group it belongs to, each for the ``alerts.groups`` partition
-  that owns the group;
+- :meth:`AlertManager.route` turns an alert into one
+  :class:`~streams.alertmanager.engine.intake.Grouped` per aggregation group it belongs to,
+  each for the ``alerts.groups`` partition that owns the group;
 - :meth:`AlertManager.dispatcher` holds the groups of one partition
-  (:class:`~streams.alertmanager.dispatch.Dispatcher`), restored from the table;
+  (:class:`~streams.alertmanager.engine.dispatch.Dispatcher`), restored from the table;
 - :meth:`AlertManager.notifier` is the notifier of a decided notification's integration,
   and :func:`delivery` the notification as the notifiers take it.
 
@@ -28,17 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streams.alertmanager.config import AlertmanagerConfig, load_config, parse_config
-from streams.alertmanager.dispatch import Dispatcher
-from streams.alertmanager.intake import Grouped
+from streams.alertmanager.config.loader import AlertmanagerConfig, load_config, parse_config
+from streams.alertmanager.config.receivers import Integration
+from streams.alertmanager.config.route import GroupLabels, Route, group_key
+from streams.alertmanager.engine.dispatch import Dispatcher
+from streams.alertmanager.engine.intake import Grouped
+from streams.alertmanager.engine.notification import Notification
 from streams.alertmanager.model import Alert
-from streams.alertmanager.notification import Notification
 from streams.alertmanager.notify import Notification as Delivery
 from streams.alertmanager.notify import Notifier, Services, notifiers_for
 from streams.alertmanager.notify.templating import Templating
-from streams.alertmanager.receivers import Integration
-from streams.alertmanager.route import GroupLabels, Route, group_key
-from streams.alertmanager.templates import Templates, template_data
+from streams.alertmanager.templating.templates import Templates, template_data
 
 SavedGroup = tuple[str, Mapping[str, Any]]
 """A group key and what the dispatcher saved under it."""

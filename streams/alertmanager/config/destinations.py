@@ -14,7 +14,7 @@ the EC2 IPv6 metadata address (``fd00:ec2::254``) is refused unless its ``http_c
 Name resolution is injected (:data:`Resolve`), so tests map names to any address.
 
 Example:
-    >>> from streams.alertmanager.receivers import Receiver
+    >>> from streams.alertmanager.config.receivers import Receiver
     >>> r = Receiver.model_validate({"name": "ops",
     ...     "webhook_configs": [{"url": "http://metadata.internal/x"}]})
     >>> try:
@@ -32,8 +32,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from streams.alertmanager.httpconfig import HTTPConfig, is_link_local, redacted, url_host
-from streams.alertmanager.receivers import Integration, Receiver
+from streams.alertmanager.config.httpconfig import HTTPConfig, is_link_local, redacted, url_host
+from streams.alertmanager.config.receivers import Integration, Receiver
 from streams.errors import ConfigError, PulselineError
 
 Resolve = Callable[[str], Awaitable[Sequence[str]]]
@@ -99,7 +99,7 @@ def check_receiver(receiver: Receiver, resolve: ResolveSync = resolve_sync) -> N
 
     Raises:
         ConfigError: naming the receiver and the integration (``webhook_configs[0]``), as
-            :func:`~streams.alertmanager.receivers.with_globals` does.
+            :func:`~streams.alertmanager.config.receivers.with_globals` does.
     """
     for integration in receiver.integrations():
         target = destination(integration)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from streams.alertmanager.engine.store import alert_from_dict, alert_to_dict
 from streams.alertmanager.model import Alert, Labels, labels_of
-from streams.alertmanager.store import alert_from_dict, alert_to_dict
 from streams.alertmanager.wire import ApiError, parse_time
 from streams.errors import RecordDecodeError
 

@@ -11,7 +11,7 @@ label with ``group_by: ['...']``). :func:`group_key` names a group as Alertmanag
 webhook payloads carry it as ``groupKey``.
 
 Example:
-    >>> from streams.alertmanager.matchers import parse_matchers
+    >>> from streams.alertmanager.config.matchers import parse_matchers
     >>> leaf = Route(receiver="db", matchers=parse_matchers("team=db"),
     ...              group_by=frozenset({"alertname"}), key='{}/{team="db"}', id='{}/{team="db"}/0')
     >>> root = Route(receiver="default", routes=(leaf,))
@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from streams.alertmanager.matchers import Matcher, all_match
+from streams.alertmanager.config.matchers import Matcher, all_match
 from streams.promql.gofmt import go_quote
 
 DEFAULT_GROUP_WAIT = 30.0

@@ -36,10 +36,10 @@ from typing import Any
 
 import orjson
 
-from streams.alertmanager import silencejson
-from streams.alertmanager.apiquery import parse_filter
+from streams.alertmanager.api import silencejson
+from streams.alertmanager.api.query import parse_filter
+from streams.alertmanager.engine.silences import Silence, SilenceNotFoundError, Silences
 from streams.alertmanager.model import Alert
-from streams.alertmanager.silences import Silence, SilenceNotFoundError, Silences
 from streams.alertmanager.wire import ApiError
 from streams.errors import RecordDecodeError
 
@@ -146,7 +146,7 @@ class SilenceBook:
 
     def prepare_expire_resolved(self, alerts: Iterable[Alert], now: float) -> list[Record]:
         """The records that expire the ``expireOnResolve`` silences all of whose muted alerts
-        have resolved (see :meth:`~streams.alertmanager.silences.Silences.expire_resolved`).
+        have resolved (see :meth:`~streams.alertmanager.engine.silences.Silences.expire_resolved`).
 
         Args:
             alerts: every alert of the cluster, resolved ones still held included.

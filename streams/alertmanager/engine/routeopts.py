@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streams.alertmanager.flapping import FlapDetection, FlapSettings
+from streams.alertmanager.engine.flapping import FlapDetection, FlapSettings
 
 
 class Route(Protocol):

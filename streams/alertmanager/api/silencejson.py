@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from streams.alertmanager.matchers import Matcher, MatcherError, MatchOp
-from streams.alertmanager.silences import Silence, SilenceError, SilenceState
+from streams.alertmanager.config.matchers import Matcher, MatcherError, MatchOp
+from streams.alertmanager.engine.silences import Silence, SilenceError, SilenceState
 from streams.alertmanager.wire import ApiError, format_time, parse_time
 
 _REQUIRED = ("comment", "createdBy", "endsAt", "matchers", "startsAt")
@@ -59,7 +59,7 @@ def parse_postable(data: Any, now: float) -> Silence:
     """A draft silence from a ``POST /api/v2/silences`` body (id empty for a new one).
 
     The API's own checks are made here (times in order, end not in the past); the rules of
-    :meth:`streams.alertmanager.silences.Silences.set` come after.
+    :meth:`streams.alertmanager.engine.silences.Silences.set` come after.
 
     Raises:
         SilenceError: with Alertmanager's message and status.

@@ -1,13 +1,13 @@
 """Reading ``global`` and ``receivers`` through the receiver models, with positions.
 
-The models of :mod:`streams.alertmanager.receivers` validate the integrations; this module
+The models of :mod:`streams.alertmanager.config.receivers` validate the integrations; this module
 feeds them the YAML nodes' values and turns a :class:`pydantic.ValidationError` into problems
 at the line and column of the offending key or value. Receiver kinds and ``global`` keys
 that Alertmanager has and pulseline does not (PagerDuty, Opsgenie...) are refused by name.
 
 A receiver whose URL is, or resolves to, a link-local or cloud metadata address is refused
 at its integration's line unless its ``http_config`` has ``allow_link_local: true`` (see
-:mod:`streams.alertmanager.notify.destinations`; a name that does not resolve yet is let
+:mod:`streams.alertmanager.config.destinations`; a name that does not resolve yet is let
 through and checked again when sending).
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from streams.alertmanager.confignodes import NodeReader
-from streams.alertmanager.notify.destinations import ResolveSync, check_receiver, resolve_sync
-from streams.alertmanager.receivers import KINDS, GlobalDefaults, Receiver, with_globals
+from streams.alertmanager.config.destinations import ResolveSync, check_receiver, resolve_sync
+from streams.alertmanager.config.nodes import NodeReader
+from streams.alertmanager.config.receivers import KINDS, GlobalDefaults, Receiver, with_globals
 from streams.errors import ConfigError
 from streams.rules.yamlpos import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -99,7 +99,7 @@ def read_receiver(
 
     The name is returned even when the rest is invalid, so that routes using it are not
     reported as using an undefined receiver. ``resolve`` looks up the hosts of its URLs
-    (see :func:`~streams.alertmanager.notify.destinations.check_receiver`).
+    (see :func:`~streams.alertmanager.config.destinations.check_receiver`).
     """
     fields = reader.fields(node, what, RECEIVER_KEYS, REFUSED_RECEIVER_KEYS)
     if fields is None:

@@ -42,7 +42,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from streams.alertmanager.httpconfig import (
+from streams.alertmanager.config.httpconfig import (
     FROZEN,
     HTTPConfig,
     TLSConfig,
@@ -50,7 +50,7 @@ from streams.alertmanager.httpconfig import (
     check_http_url,
     refuse_literal_link_local,
 )
-from streams.alertmanager.integrations import (
+from streams.alertmanager.config.integrations import (
     AlertmanagerForwardConfig,
     EmailConfig,
     SlackAction,

@@ -13,8 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.alertmanager.confignodes import NodeReader
-from streams.alertmanager.matchers import (
+from streams.alertmanager.config.matchers import (
     LABEL_NAME,
     Matcher,
     MatcherError,
@@ -22,7 +21,8 @@ from streams.alertmanager.matchers import (
     parse_matchers,
     sort_matchers,
 )
-from streams.alertmanager.timeintervals import (
+from streams.alertmanager.config.nodes import NodeReader
+from streams.alertmanager.config.timeintervals import (
     DayRange,
     TimeInterval,
     TimeIntervalError,

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from streams.alertmanager.confignodes import NodeReader
-from streams.alertmanager.matchers import (
+from streams.alertmanager.config.matchers import (
     LABEL_NAME,
     Matcher,
     MatcherError,
@@ -27,7 +26,8 @@ from streams.alertmanager.matchers import (
     parse_matchers,
     sort_matchers,
 )
-from streams.alertmanager.route import FlapDetection, Route
+from streams.alertmanager.config.nodes import NodeReader
+from streams.alertmanager.config.route import FlapDetection, Route
 from streams.rules.yamlpos import Node, is_null
 
 ROUTE_KEYS = (

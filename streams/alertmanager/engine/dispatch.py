@@ -2,7 +2,7 @@
 
 Alerts reach the dispatcher already routed: the route, the group key and the group labels
 come with each (one partition owns every group it is given). A timer asks :meth:`due` what
-to send; the agent sends each :class:`~streams.alertmanager.notification.Notification`, then
+to send; the agent sends each :class:`~streams.alertmanager.engine.notification.Notification`, then
 reports it with :meth:`delivered`, which writes the notification log. A decided notification
 is *pending* until then, and is part of the saved state: after a crash :meth:`pending` gives
 it again, with the same idempotency key, and no flush decides it a second time.
@@ -14,8 +14,8 @@ changed since it was last asked, :meth:`load` puts a saved value back. Nothing r
 clock: every method that needs the time is given ``now``.
 
 Example:
-    >>> from streams.alertmanager.routeopts import RouteOpts
-    >>> from streams.alertmanager.receivers import Integration, WebhookConfig
+    >>> from streams.alertmanager.engine.routeopts import RouteOpts
+    >>> from streams.alertmanager.config.receivers import Integration, WebhookConfig
     >>> hook = Integration("team", "webhook", 0, WebhookConfig(url="http://127.0.0.1:9/"))
     >>> d = Dispatcher({"team": [hook]})
     >>> opts = RouteOpts("0", "{}", "team", group_wait=30.0, group_interval=300.0,
@@ -36,13 +36,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.alertmanager.group import AggregationGroup, FlushContext
+from streams.alertmanager.config.receivers import Integration
+from streams.alertmanager.engine.group import AggregationGroup, FlushContext
+from streams.alertmanager.engine.muting import Muting, TimeInterval
+from streams.alertmanager.engine.nflog import NotificationLog
+from streams.alertmanager.engine.notification import Notification
+from streams.alertmanager.engine.routeopts import Route, RouteOpts
 from streams.alertmanager.model import Alert, Labels, labels_of
-from streams.alertmanager.muting import Muting, TimeInterval
-from streams.alertmanager.nflog import NotificationLog
-from streams.alertmanager.notification import Notification
-from streams.alertmanager.receivers import Integration
-from streams.alertmanager.routeopts import Route, RouteOpts
 
 GroupId = tuple[str, str]
 """An aggregation group's identity: its group key and its route's id. Two routes with the

@@ -5,11 +5,11 @@ for all of them. Every worker therefore follows two compacted topics whole and g
 records to a :class:`ClusterView`:
 
 - the changelog of the dispatch table: one record per group key, whose value is what
-  :meth:`~streams.alertmanager.dispatch.Dispatcher.state_of` saved (the groups of that key,
+  :meth:`~streams.alertmanager.engine.dispatch.Dispatcher.state_of` saved (the groups of that key,
   their notification log entries), a tombstone once they are gone
   (:meth:`ClusterView.apply_group_state`);
 - ``alerts.silences``: one record per silence id (:meth:`ClusterView.apply_silence`, see
-  :mod:`streams.alertmanager.silenceview`).
+  :mod:`streams.alertmanager.api.silenceview`).
 
 From them the view keeps an index of the cluster's alerts (an alert may sit in several
 groups, one per route it matched; the most recently received copy stands for it) and an
@@ -18,8 +18,8 @@ flushes the silences and inhibitions of the whole cluster. The API's queries are
 Alertmanager 0.25 answers them. Nothing reads a clock: every query is given ``now``.
 
 Example:
-    >>> from streams.alertmanager.config import parse_config
-    >>> from streams.alertmanager.dispatch import Dispatcher
+    >>> from streams.alertmanager.config.loader import parse_config
+    >>> from streams.alertmanager.engine.dispatch import Dispatcher
     >>> config = parse_config("route: {receiver: ops}\\nreceivers: [{name: ops}]\\n", "am.yml")
     >>> view = ClusterView(config, new_id=iter(["s1"]).__next__)
     >>> owner = Dispatcher()  # the worker that owns the group, anywhere in the cluster
@@ -46,17 +46,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cmp_to_key
 from typing import Any
 
-from streams.alertmanager.apiquery import AlertQuery, AlertStatus
-from streams.alertmanager.config import AlertmanagerConfig
-from streams.alertmanager.explain import explain
-from streams.alertmanager.group import AggregationGroup
-from streams.alertmanager.groupindex import GroupIndex
+from streams.alertmanager.api.groupindex import GroupIndex
+from streams.alertmanager.api.query import AlertQuery, AlertStatus
+from streams.alertmanager.api.silenceview import Record, SilenceBook
+from streams.alertmanager.api.status import api_status
+from streams.alertmanager.config.loader import AlertmanagerConfig
+from streams.alertmanager.config.route import group_key
+from streams.alertmanager.engine.explain import explain
+from streams.alertmanager.engine.group import AggregationGroup
+from streams.alertmanager.engine.muting import Muting
+from streams.alertmanager.engine.store import labels_before, sort_alerts
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
-from streams.alertmanager.route import group_key
-from streams.alertmanager.silenceview import Record, SilenceBook
-from streams.alertmanager.status import api_status
-from streams.alertmanager.store import labels_before, sort_alerts
 from streams.alertmanager.wire import gettable
 
 __all__ = ["ClusterView", "SavedState"]
@@ -132,7 +132,7 @@ class ClusterView:
         return list(self.config.receivers)
 
     def status(self, config_text: str, now: float, started_at: float) -> dict[str, Any]:
-        """``GET /api/v2/status`` (see :mod:`streams.alertmanager.status`); ``now`` is not
+        """``GET /api/v2/status`` (see :mod:`streams.alertmanager.api.status`); ``now`` is not
         part of the answer, whose ``uptime`` is the start instant, as Alertmanager's is."""
         return api_status(config_text, started_at)
 
@@ -246,7 +246,7 @@ class ClusterView:
             ],
         }
 
-    # -- silences (see streams.alertmanager.silenceview) -------------------------------------
+    # -- silences (see streams.alertmanager.api.silenceview) -------------------------------------
 
     def silences(self, filters: Sequence[str], now: float) -> list[dict[str, Any]]:
         """``GET /api/v2/silences`` (see :meth:`SilenceBook.silences`)."""

@@ -1,7 +1,7 @@
 """The configuration of each integration: ``webhook_configs``, ``slack_configs``...
 
 One model per ``*_configs`` entry of an Alertmanager 0.25 receiver, with its keys and
-defaults; unknown keys are refused. :mod:`streams.alertmanager.receivers` gathers them into
+defaults; unknown keys are refused. :mod:`streams.alertmanager.config.receivers` gathers them into
 receivers and fills what Alertmanager takes from ``global``.
 
 Example:
@@ -18,7 +18,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from streams.alertmanager.httpconfig import (
+from streams.alertmanager.config.httpconfig import (
     FROZEN,
     HTTPConfig,
     TLSConfig,

@@ -32,9 +32,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streams.alertmanager.matchers import Matcher, MatcherError, compile_regex, parse_matcher
+from streams.alertmanager.config.matchers import Matcher, MatcherError, compile_regex, parse_matcher
+from streams.alertmanager.engine.muting import Muting
 from streams.alertmanager.model import Alert
-from streams.alertmanager.muting import Muting
 from streams.alertmanager.wire import ApiError
 
 FLAGS = ("active", "silenced", "inhibited", "unprocessed")

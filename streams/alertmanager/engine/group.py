@@ -5,7 +5,7 @@ was created, or at once when an alert arrives that started more than ``group_wai
 the group has not flushed yet; later flushes come every ``group_interval``. A flush presents
 the group's alerts (firing ones without an end), leaves out those muted, and asks the
 notification log, per integration of the route's receiver, whether to notify (see
-:func:`streams.alertmanager.nflog.decide`). What it decides stays *pending* until the agent
+:func:`streams.alertmanager.engine.nflog.decide`). What it decides stays *pending* until the agent
 reports it delivered; a pending notification the next flush would say differently is
 replaced (the agent learns it from :attr:`Notification.supersedes`), one it would say the
 same is kept with its key. Resolved alerts leave the group once every notification of the
@@ -26,14 +26,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.alertmanager.flapping import FLAPPING_ANNOTATION, FlapState
+from streams.alertmanager.config.receivers import Integration
+from streams.alertmanager.engine.flapping import FLAPPING_ANNOTATION, FlapState
+from streams.alertmanager.engine.muting import (
+    MuteRecord,
+    Muting,
+    TimeInterval,
+    mute_record,
+    time_muted,
+)
+from streams.alertmanager.engine.nflog import NotificationLog, decide
+from streams.alertmanager.engine.notification import Delivery, Notification, idempotency_key
+from streams.alertmanager.engine.routeopts import RouteOpts
+from streams.alertmanager.engine.store import (
+    alert_from_dict,
+    alert_to_dict,
+    presented,
+    put,
+    sort_alerts,
+)
 from streams.alertmanager.model import Alert, Labels
-from streams.alertmanager.muting import MuteRecord, Muting, TimeInterval, mute_record, time_muted
-from streams.alertmanager.nflog import NotificationLog, decide
-from streams.alertmanager.notification import Delivery, Notification, idempotency_key
-from streams.alertmanager.receivers import Integration
-from streams.alertmanager.routeopts import RouteOpts
-from streams.alertmanager.store import alert_from_dict, alert_to_dict, presented, put, sort_alerts
 
 HISTORY = 20
 """Deliveries a group remembers (for ``pulseline alerts why``)."""

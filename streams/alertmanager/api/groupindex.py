@@ -1,17 +1,17 @@
 """The aggregation groups of the whole cluster, and an index of their alerts.
 
 Every worker reads the changelog of the dispatch table whole: one record per group key,
-whose value is what :meth:`~streams.alertmanager.dispatch.Dispatcher.state_of` saved (the
+whose value is what :meth:`~streams.alertmanager.engine.dispatch.Dispatcher.state_of` saved (the
 groups of that key, one per route that gives it, and their notification log entries), a
 tombstone once they are gone. A :class:`GroupIndex` keeps those groups, an index from
 fingerprint to alert (an alert sits in one group per route it matched; the most recently
-received copy stands for it) and an :class:`~streams.alertmanager.inhibit.Inhibitor` fed
+received copy stands for it) and an :class:`~streams.alertmanager.engine.inhibit.Inhibitor` fed
 with the cluster's alerts as they come and go, so that inhibition is decided on all of them,
 whichever worker owns their groups.
 
 Example:
-    >>> from streams.alertmanager.dispatch import Dispatcher
-    >>> from streams.alertmanager.simulate import StaticRoute
+    >>> from streams.alertmanager.engine.dispatch import Dispatcher
+    >>> from streams.alertmanager.engine.simulate import StaticRoute
     >>> owner = Dispatcher()
     >>> down = Alert.create({"alertname": "Down"}, starts_at=0.0)
     >>> for n, receiver in enumerate(["ops", "pager"]):
@@ -34,11 +34,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from streams.alertmanager.explain import groups_of
-from streams.alertmanager.group import AggregationGroup
-from streams.alertmanager.inhibit import Inhibitor, InhibitRule
+from streams.alertmanager.engine.explain import groups_of
+from streams.alertmanager.engine.group import AggregationGroup
+from streams.alertmanager.engine.inhibit import Inhibitor, InhibitRule
+from streams.alertmanager.engine.nflog import Entry
 from streams.alertmanager.model import Alert
-from streams.alertmanager.nflog import Entry
 from streams.errors import RecordDecodeError
 
 GroupId = tuple[str, str]
