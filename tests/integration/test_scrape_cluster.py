@@ -98,9 +98,7 @@ def test_each_target_has_one_scraper_and_moves_when_its_collector_dies(
 
     wait_for(taken_over, 2 * INTERVAL + 1, "the survivors to scrape the dead collector's targets")
 
-    wait_for(
-        lambda: tsdb.count('{__name__="node_exporter_build_info"}') >= 2, 60, "build info"
-    )
+    wait_for(lambda: tsdb.count('{__name__="node_exporter_build_info"}') >= 2, 60, "build info")
     exported = tsdb.export('{__name__="node_exporter_build_info"}')
     values = {v for series in exported.values() for v in series.values()}
     assert values == {1.0}

@@ -19,7 +19,9 @@ def test_check_names_file_line_and_problem(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "am.yml"
-    bad.write_text("route:\n  receiver: team\nreceivers:\n  - name: team\n    pagerduty_configs: []\n")
+    bad.write_text(
+        "route:\n  receiver: team\nreceivers:\n  - name: team\n    pagerduty_configs: []\n"
+    )
     assert main(["alertmanager", "check", str(SHIPPED), str(bad)]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and f"{bad}:5:" in out and "pagerduty_configs" in out

@@ -30,7 +30,11 @@ def test_only_ends_at_given_starts_at_it() -> None:
 def test_invalid_alerts_are_refused_and_valid_ones_kept() -> None:
     alerts, errors = _post(
         {"labels": {}},
-        {"labels": {"a": "b"}, "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2019-01-01T00:00:00Z"},
+        {
+            "labels": {"a": "b"},
+            "startsAt": "2020-01-01T00:00:00Z",
+            "endsAt": "2019-01-01T00:00:00Z",
+        },
         {"labels": {"ok": "yes"}},
         {"labels": {"1bad": "x"}},
     )
@@ -58,7 +62,9 @@ def test_malformed_bodies(body: bytes) -> None:
 def test_times_round_trip_in_milliseconds() -> None:
     assert parse_time("0001-01-01T00:00:00Z", "endsAt") is None
     assert parse_time(format_time(1.5), "x") == 1.5
-    assert parse_time("2026-11-26T02:00:00.123456789+01:00", "x") == pytest.approx(1795654800.123456)
+    assert parse_time("2026-11-26T02:00:00.123456789+01:00", "x") == pytest.approx(
+        1795654800.123456
+    )
     with pytest.raises(ApiError, match="startsAt must be an RFC 3339 time"):
         parse_time("yesterday", "startsAt")
 
