@@ -17,13 +17,14 @@ is the wait for the next scrape plus the lag from that scrape to the next evalua
 phases Prometheus picks at start: from one run to the next, p50 lies anywhere from 0.5 to 1.5 s.
 
 pulseline's side is the same breaches and storm pushed to the collector of a private stack
-under the background load of ``bench/alerts.py`` (:func:`pulseline_side`), with the time each
-breach spent in each stage (``notify_stages.py``). Printed: each side's p50, p99 and slowest,
-its storm notifications, and a table of both with the ratio of their p99.
+(on Apache Kafka, as users run it; ``--broker tansu`` for Tansu) under the background load
+of ``bench/alerts.py`` (:func:`pulseline_side`), with the time each breach spent in each
+stage (``notify_stages.py``). Printed: each side's p50, p99 and slowest, its storm
+notifications, and a table of both with the ratio of their p99.
 
     python bench/notify.py [--breaches 300] [--spacing 0.2] [--storm-hosts 100]
                            [--storm-window 10] [--rate 1000] [--noise 20000] [--warm 15]
-                           [--only peer|pulseline]
+                           [--only peer|pulseline] [--broker kafka|tansu]
 """
 
 from __future__ import annotations
@@ -189,6 +190,7 @@ async def pulseline_side(args: argparse.Namespace, workdir: Path) -> SideResult:
                 workdir,
                 [workdir / "notify.yml", workdir / "load.yml"],
                 {"PULSELINE_ALERTMANAGER__CONFIG": str(workdir / "alertmanager.yml")},
+                args.broker,
             ),
         )
         http = await stack.enter_async_context(aiohttp.ClientSession())
@@ -297,6 +299,9 @@ def main() -> int:
     parser.add_argument("--noise", type=int, default=20_000, help="pulseline: samples/s unread")
     parser.add_argument("--warm", type=float, default=15.0, help="pulseline: s of load first")
     parser.add_argument("--only", choices=["peer", "pulseline"], help="measure one side alone")
+    parser.add_argument(
+        "--broker", choices=["kafka", "tansu"], default="kafka", help="pulseline: the broker"
+    )
     args = parser.parse_args()
     results = asyncio.run(run(args))
     if len(results) == 2:

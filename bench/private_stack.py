@@ -27,6 +27,7 @@ import aiohttp
 from streams.kafka import ensure_topics
 from streams.settings import KafkaSettings, Settings
 from streams.stack import components
+from streams.stack.components import BrokerEngine
 from streams.stack.processes import free_port
 
 GROUPS, RULES_PER_GROUP, HOSTS, FIELDS = 10, 10, 200, 10
@@ -146,17 +147,23 @@ class Stack:
 
 @contextmanager
 def private_stack(
-    workdir: Path, rules: Sequence[Path], env: Mapping[str, str] | None = None
+    workdir: Path,
+    rules: Sequence[Path],
+    env: Mapping[str, str] | None = None,
+    engine: BrokerEngine = "kafka",
 ) -> Iterator[Stack]:
-    """Start the broker, VictoriaMetrics, a worker loading ``rules`` and a collector, with
-    the ``PULSELINE_*`` variables of ``env`` on top; stop them all on exit."""
+    """Start the broker (Apache Kafka, what users run, unless ``engine`` says Tansu),
+    VictoriaMetrics, a worker loading ``rules`` and a collector, with the ``PULSELINE_*``
+    variables of ``env`` on top; stop them all on exit."""
     broker_port, vm_port, collector_port, web_port = (free_port() for _ in range(4))
     broker = f"127.0.0.1:{broker_port}"
     environ = {
         **os.environ,
         "PULSELINE_KAFKA__BROKER": f"kafka://{broker}",
-        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": "false",  # Tansu has no idempotent producer
+        # Tansu has no idempotent producer; Kafka's is on by default.
+        "PULSELINE_KAFKA__ENABLE_IDEMPOTENCE": str(engine != "tansu").lower(),
         "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
+        "PULSELINE_INFLUX__GZIP": "false",  # loopback, as the local stack (make run) writes
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
         "PULSELINE_WORKER__WEB_PORT": str(web_port),
         "PULSELINE_RULES__FILES": json.dumps([str(r) for r in rules]),
@@ -166,7 +173,7 @@ def private_stack(
     settings = Settings.load(None)
     with ExitStack() as stack:
         for process in (
-            components.broker(broker_port, workdir, "tansu"),
+            components.broker(broker_port, workdir, engine),
             components.victoria_metrics(vm_port, workdir),
         ):
             process.start().wait_ready(30)
