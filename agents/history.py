@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.errors import RecordDecodeError
-from streams.rules.routing import Forwarded, decode_forward
+from streams.rules.evaluation.routing import Forwarded, decode_forward
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)

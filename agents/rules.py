@@ -3,9 +3,9 @@
 Two stages, so that a group sees every series it selects, from every source:
 
 - ``rules-route`` reads ``metrics.raw`` and forwards the samples some rule selects to
-  ``rules.samples``, on the partition of their rule group (:mod:`streams.rules.routing`).
+  ``rules.samples``, on the partition of their rule group (:mod:`streams.rules.evaluation.routing`).
 - ``rules-eval`` reads ``rules.samples`` and evaluates the groups of its partitions
-  (:class:`~streams.rules.runtime.RuleRuntime`): on arrival, and on a timer. Alert state
+  (:class:`~streams.rules.evaluation.runtime.RuleRuntime`): on arrival, and on a timer. Alert state
   changes go to ``alerts.events`` (keyed by fingerprint), recording rules' samples back to
   ``metrics.raw``, and the state of a group whose alerts changed to the ``alert-state``
   table (co-partitioned with ``rules.samples``; in chunks below the broker's message
@@ -51,7 +51,7 @@ from streams.offsets import OffsetLedger
 from streams.records import Point, decode_batch, encode_batch
 from streams.retry import retry
 from streams.rules import load_rule_files
-from streams.rules.routing import (
+from streams.rules.evaluation.routing import (
     Forwarded,
     Router,
     SampleTuple,
@@ -59,7 +59,7 @@ from streams.rules.routing import (
     encode_forward,
     partition_of,
 )
-from streams.rules.runtime import Outcome, RuleRuntime, state_key
+from streams.rules.evaluation.runtime import Outcome, RuleRuntime, state_key
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from agents.alertmanager_api import AlertmanagerService
 from streams.alertmanager.wire import ApiError
 from streams.errors import PulselineError
 from streams.names import Store
-from streams.rules.runtime import RuleRuntime
+from streams.rules.evaluation.runtime import RuleRuntime
 from streams.settings import Settings, TierSettings
 from streams.web.alerts import alerts_page
 from streams.web.errors import PageError

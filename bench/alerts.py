@@ -45,8 +45,8 @@ from private_stack import (
 
 from streams.records import Point
 from streams.rules import load_rule_files
-from streams.rules.routing import Router, decode_forward, encode_forward, partition_of
-from streams.rules.runtime import RuleRuntime
+from streams.rules.evaluation.routing import Router, decode_forward, encode_forward, partition_of
+from streams.rules.evaluation.runtime import RuleRuntime
 from streams.settings import KafkaSettings, TopicSettings
 
 

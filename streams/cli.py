@@ -126,7 +126,7 @@ def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rules_test(settings: Settings, args: argparse.Namespace) -> int:
-    from streams.rules.unittest import run_test_files
+    from streams.rules.testing.unittest import run_test_files
 
     return run_test_files(args.files)
 

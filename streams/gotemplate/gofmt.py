@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from streams.gotemplate.literals import quote
 from streams.gotemplate.values import is_sequence, method, sort_keys, type_name
-from streams.rules.humanize import go_float
+from streams.rules.templating.humanize import go_float
 
 _SPEC = re.compile(r"%([-+# 0]*)(\*|\d+)?(?:\.(\*|\d*))?(.?)", re.DOTALL)
 

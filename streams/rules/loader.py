@@ -29,7 +29,7 @@ from streams.promql.expr import Expr, output_labels
 from streams.promql.parse import parse_expr
 from streams.rules.errors import RuleError, RuleProblem, TemplateError
 from streams.rules.model import AlertingRule, RecordingRule, Rule, RuleFile, RuleGroup
-from streams.rules.templates import RuleTemplate, compile_template
+from streams.rules.templating.templates import RuleTemplate, compile_template
 from streams.rules.yamlpos import (
     INT_TAG,
     MappingNode,

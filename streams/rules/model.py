@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import TypeAlias
 
 from streams.promql.expr import Expr
-from streams.rules.templates import RuleTemplate
+from streams.rules.templating.templates import RuleTemplate
 
 
 def _empty() -> Mapping[str, str]:

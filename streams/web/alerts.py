@@ -30,9 +30,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from streams.alertmanager.config.matchers import escape_value
-from streams.rules.alerts import Alert
+from streams.rules.evaluation.alerts import Alert
+from streams.rules.evaluation.runtime import GroupStatus
 from streams.rules.model import AlertingRule
-from streams.rules.runtime import GroupStatus
 from streams.web.svg import format_value
 from streams.web.when import ago, parse_utc, utc
 
@@ -161,8 +161,9 @@ def alerts_page(
     """Build the page.
 
     Args:
-        groups: the rule runtime's :meth:`~streams.rules.runtime.RuleRuntime.status` (empty
-            when the worker has no rules).
+        groups: the rule runtime's
+            :meth:`~streams.rules.evaluation.runtime.RuleRuntime.status` (empty when the worker
+            has no rules).
         managed: the alert manager's alerts, as ``GET /api/v2/alerts`` answers them.
         now_ms: the clock.
     """

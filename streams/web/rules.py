@@ -8,7 +8,7 @@ health ``unknown`` and the partition, so the page says where to look.
 
 Example:
     >>> from streams.rules import load_rule_file
-    >>> from streams.rules.runtime import GroupStatus
+    >>> from streams.rules.evaluation.runtime import GroupStatus
     >>> group = load_rule_file("rules/pulseline.yml").groups[1]
     >>> page = rules_page([GroupStatus(group, 5, owned=True, last_eval_ms=60_000)],
     ...                   default_interval_s=60.0, now_ms=90_000)
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.durations import format_duration
+from streams.rules.evaluation.runtime import GroupStatus
 from streams.rules.model import AlertingRule
-from streams.rules.runtime import GroupStatus
 from streams.web.when import ago, utc
 
 
@@ -127,10 +127,11 @@ def _rule_rows(status: GroupStatus) -> list[RuleRow]:
 def rules_page(
     groups: Sequence[GroupStatus], *, default_interval_s: float, now_ms: int
 ) -> RulesPage:
-    """Build the page from the rule runtime's :meth:`~streams.rules.runtime.RuleRuntime.status`.
+    """Build the page from the rule runtime's status.
 
     Args:
-        groups: the groups' status.
+        groups: the groups' status
+            (:meth:`~streams.rules.evaluation.runtime.RuleRuntime.status`).
         default_interval_s: the interval of groups that set none (``rules.interval_s``).
         now_ms: the clock.
     """

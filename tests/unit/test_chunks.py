@@ -10,8 +10,8 @@ from streams.chunks import ChunkedValues
 from streams.errors import SnapshotError
 from streams.records import Point
 from streams.rules import load_rule_files
-from streams.rules.routing import Router, decode_forward, encode_forward
-from streams.rules.runtime import RuleRuntime, state_key
+from streams.rules.evaluation.routing import Router, decode_forward, encode_forward
+from streams.rules.evaluation.runtime import RuleRuntime, state_key
 
 T0 = 1_700_000_000_000
 LIMIT = 64_000

@@ -7,9 +7,9 @@ import pytest
 
 from streams.promql.evaluate import Sample
 from streams.promql.parse import parse_expr
-from streams.rules.alerts import AlertError, AlertState, fingerprint
+from streams.rules.evaluation.alerts import AlertError, AlertState, fingerprint
 from streams.rules.model import AlertingRule
-from streams.rules.templates import compile_template
+from streams.rules.templating.templates import compile_template
 
 M = 60_000
 

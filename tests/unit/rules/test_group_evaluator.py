@@ -2,7 +2,7 @@ import json
 from pathlib import Path
 
 from streams.promql.series import STALE, SampleStore, series_labels
-from streams.rules.group import GroupEvaluator
+from streams.rules.evaluation.group import GroupEvaluator
 from streams.rules.loader import load_rule_file
 from streams.rules.model import RuleGroup
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from test_group_evaluator import group_of
 
 from streams.promql.series import STALE, SampleStore, series_labels
-from streams.rules.group import GroupEvaluator
+from streams.rules.evaluation.group import GroupEvaluator
 
 M = 60_000
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.rules.unittest import run_test_file, run_test_files
+from streams.rules.testing.unittest import run_test_file, run_test_files
 
 ROOT = Path(__file__).resolve().parents[3]
 TESTDATA = Path(__file__).resolve().parent / "testdata"

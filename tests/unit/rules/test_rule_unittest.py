@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from streams.cli import main
-from streams.rules.unittest import run_test_file, run_test_files
+from streams.rules.testing.unittest import run_test_file, run_test_files
 
 SHIPPED_TEST = Path(__file__).resolve().parents[3] / "rules" / "pulseline_test.yml"
 

@@ -10,8 +10,8 @@ import pytest
 from streams.errors import RecordDecodeError
 from streams.records import Point
 from streams.rules import RuleError, load_rule_files
-from streams.rules.routing import Router, decode_forward, encode_forward, partition_of
-from streams.rules.runtime import Outcome, RuleRuntime, state_key
+from streams.rules.evaluation.routing import Router, decode_forward, encode_forward, partition_of
+from streams.rules.evaluation.runtime import Outcome, RuleRuntime, state_key
 
 T0 = 1_700_000_000_000
 RULES = """

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from streams.rules.errors import TemplateError
-from streams.rules.gotemplate import translate
-from streams.rules.humanize import (
+from streams.rules.templating.gotemplate import translate
+from streams.rules.templating.humanize import (
     go_float,
     humanize,
     humanize1024,
@@ -17,7 +17,7 @@ from streams.rules.humanize import (
     printf,
     stripPort,
 )
-from streams.rules.templates import RuleTemplate, compile_template
+from streams.rules.templating.templates import RuleTemplate, compile_template
 
 LABELS = {"instance": "web-1:9100", "host": "web-1", "job": "node"}
 

@@ -13,8 +13,8 @@ from streams.alertmanager.api.view import ClusterView
 from streams.alertmanager.config.loader import parse_config
 from streams.records import Point
 from streams.rules import load_rule_files
-from streams.rules.routing import Router, decode_forward, encode_forward, partition_of
-from streams.rules.runtime import RuleRuntime
+from streams.rules.evaluation.routing import Router, decode_forward, encode_forward, partition_of
+from streams.rules.evaluation.runtime import RuleRuntime
 from streams.web.alerts import alerts_page
 from streams.web.errors import PageError
 from streams.web.render import render

@@ -31,7 +31,7 @@ import re
 from collections.abc import Collection
 
 from streams.rules.errors import TemplateError
-from streams.rules.humanize import FUNCTIONS
+from streams.rules.templating.humanize import FUNCTIONS
 
 _ACTION = re.compile(r"\{\{(-?)(.*?)(-?)\}\}", re.DOTALL)
 _GO_TOKEN = re.compile(

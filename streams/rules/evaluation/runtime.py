@@ -2,7 +2,7 @@
 
 :class:`RuleRuntime` holds, for each partition of ``rules.samples`` a worker owns, the recent
 samples of every series its groups read (a :class:`~streams.promql.series.SampleStore`) and a
-:class:`~streams.rules.group.GroupEvaluator` per group. It evaluates:
+:class:`~streams.rules.evaluation.group.GroupEvaluator` per group. It evaluates:
 
 - a group whenever samples for it arrive, at the newest sample's timestamp (event time), so
   a breach is seen as soon as its sample is, but never later than the clock (plus
@@ -43,10 +43,10 @@ import orjson
 from streams.errors import SnapshotError
 from streams.promql.series import METRIC_NAME, Labels, SampleStore, horizon_ms, is_stale
 from streams.records import Point
-from streams.rules.alerts import AlertChange, AlertState
-from streams.rules.group import GroupEvaluator, GroupResult, RuleEvalError
+from streams.rules.evaluation.alerts import AlertChange, AlertState
+from streams.rules.evaluation.group import GroupEvaluator, GroupResult, RuleEvalError
+from streams.rules.evaluation.routing import Forwarded, Router, partition_of
 from streams.rules.model import RuleGroup
-from streams.rules.routing import Forwarded, Router, partition_of
 
 log = logging.getLogger(__name__)
 

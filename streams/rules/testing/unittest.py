@@ -1,6 +1,6 @@
 """Rule unit tests, promtool's way: ``pulseline rules test FILE...``.
 
-Runs the test files of ``promtool test rules`` (format: :mod:`streams.rules.testfile`) on
+Runs the test files of ``promtool test rules`` (format: :mod:`streams.rules.testing.testfile`) on
 pulseline's own rule engine, simulating what promtool 2.42 does for each test group:
 
 - input series are loaded as the evaluation clock passes them (the i-th value at
@@ -51,10 +51,10 @@ from streams.promql.notation import NotationError, expand_values, parse_series
 from streams.promql.parse import parse_expr
 from streams.promql.series import Labels, SampleStore
 from streams.rules.errors import RuleError
-from streams.rules.group import GroupEvaluator
+from streams.rules.evaluation.group import GroupEvaluator
 from streams.rules.loader import load_rule_files
 from streams.rules.model import RuleFile, RuleGroup
-from streams.rules.testfile import (
+from streams.rules.testing.testfile import (
     AlertTest,
     ExprTest,
     RuleTestFile,

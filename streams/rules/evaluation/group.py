@@ -3,7 +3,7 @@
 Rules run in file order. A recording rule's samples go into the store at once, so later rules
 (of this group and of groups evaluated after it) read them; a series a rule produced at its
 previous evaluation and not at this one gets a staleness marker. Alerting rules update their
-:class:`~streams.rules.alerts.AlertState`; with ``alerts_series`` their ``ALERTS`` and
+:class:`~streams.rules.evaluation.alerts.AlertState`; with ``alerts_series`` their ``ALERTS`` and
 ``ALERTS_FOR_STATE`` series are written too (promtool does, so rule tests can query them).
 
 A failing rule (an evaluation error, duplicate labels, a limit) is reported in the result and
@@ -44,9 +44,9 @@ from streams.promql.series import (
     Series,
     is_stale,
 )
-from streams.rules.alerts import AlertChange, AlertError, AlertState
+from streams.rules.evaluation.alerts import AlertChange, AlertError, AlertState
+from streams.rules.evaluation.recording import OutputSample, RecordError, record, record_labels
 from streams.rules.model import AlertingRule, RecordingRule, RuleGroup
-from streams.rules.recording import OutputSample, RecordError, record, record_labels
 
 
 class RuleEvalError(PulselineError):

@@ -43,7 +43,7 @@ from streams.promql.evaluate import Sample, evaluate
 from streams.promql.series import METRIC_NAME, Labels, SampleStore
 from streams.rules.errors import TemplateError
 from streams.rules.model import AlertingRule
-from streams.rules.templates import RuleTemplate
+from streams.rules.templating.templates import RuleTemplate
 
 AlertStateName = Literal["pending", "firing", "inactive"]
 ChangeKind = Literal["pending", "firing", "resolved", "inactive"]

@@ -1,7 +1,7 @@
 """Label and annotation templates of alerting rules.
 
 Templates are jinja2, rendered in a sandbox with :class:`jinja2.StrictUndefined`, with
-Prometheus' forms accepted too (see :mod:`streams.rules.gotemplate`). A template sees:
+Prometheus' forms accepted too (see :mod:`streams.rules.templating.gotemplate`). A template sees:
 
 - ``labels``: the labels of the series the alert is for (Prometheus' ``$labels``),
 - ``value``: the alert's value (``$value``),
@@ -31,8 +31,8 @@ import jinja2.meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from streams.rules.errors import TemplateError
-from streams.rules.gotemplate import translate
-from streams.rules.humanize import FUNCTIONS, go_float
+from streams.rules.templating.gotemplate import translate
+from streams.rules.templating.humanize import FUNCTIONS, go_float
 
 CONTEXT_NAMES = frozenset({"labels", "value", "external_labels", "external_url"})
 """The variables every template can use."""
