@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from faultalerts import AlertFigures
 from sequences import MINUTE, Sequences, check_minutes, check_raw, produce
 from servers import Pipeline, Tsdb, topic_size
 
@@ -78,6 +79,8 @@ class Figures:
     resume_s: float | None
     drain_s: float | None
     examples: tuple[str, ...] = ()
+    alerts: AlertFigures | None = None
+    """What the receiver was told of the scenario's breaches (those that make some)."""
 
     def line(self) -> str:
         def seconds(value: float | None) -> str:
@@ -88,12 +91,16 @@ class Figures:
             f"duplicated {self.duplicated}, wrong {self.wrong}, DLQ {self.dlq}, "
             f"1m windows exact {self.windows_exact}/{self.windows}, "
             f"resume {seconds(self.resume_s)}, drain {seconds(self.drain_s)}"
+            + ("" if self.alerts is None else f", {self.alerts.line()}")
         )
 
     def assert_clean(self, dlq: int = 0) -> None:
-        """Nothing missing, wrong or twice, every window exact, ``dlq`` dead letters."""
+        """Nothing missing, wrong or twice, every window exact, ``dlq`` dead letters; every
+        breach notified firing and resolved, none announced twice."""
         got = (self.missing, self.wrong, self.duplicated, self.windows_exact, self.dlq)
         assert got == (0, 0, 0, self.windows, dlq), f"{self.line()}; e.g. {list(self.examples)}"
+        if self.alerts is not None:
+            assert self.alerts.clean, f"{self.line()}; e.g. {list(self.alerts.examples)}"
 
 
 def tiers(minute_store: Tsdb) -> str:
@@ -231,13 +238,21 @@ class FaultRun:
         if not poll(lambda: self.written() >= at_least, timeout):
             pytest.fail(f"{self.scenario}: {at_least} samples not written in {timeout:.0f}s")
 
-    def settle(self, since: float, before: int, timeout: float = 300) -> Figures:
+    def settle(
+        self,
+        since: float,
+        before: int,
+        timeout: float = 300,
+        alerts: Callable[[], AlertFigures] | None = None,
+    ) -> Figures:
         """Wait for the tiers to be complete (or ``timeout``), then measure and record.
 
         Args:
             since: when the fault ended (``time.monotonic()``): resume and drain count from it.
             before: the samples written then; the run has resumed once there are more.
             timeout: how long to wait for the tiers to be complete before measuring anyway.
+            alerts: measures the notifications, once the tiers are measured
+                (:meth:`faultalerts.Breaches.figures`).
         """
         total = self.load.total
         deadline = since + timeout
@@ -272,6 +287,7 @@ class FaultRun:
                 + [f"wrong {w}" for w in raw.wrong[:3]]
                 + [f"window {p}" for p in problems[:3]]
             ),
+            alerts=None if alerts is None else alerts(),
         )
         FIGURES.append(figures)
         print(figures.line())

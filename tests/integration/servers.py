@@ -5,7 +5,8 @@ these fixtures, and a module the tests import their helpers from (``from servers
 Pipeline, wait_for``). The broker is Apache Kafka (KRaft, one node), started once for the
 session; ``PULSELINE_TEST_BROKER=tansu`` runs the suite on Tansu instead (memory-only, ready at
 once). Each test module gets its own TSDB; each pipeline gets its own topics and consumer
-group, so tests never see each other's data. Everything started is stopped, with SIGKILL
+group, so tests never see each other's data. A :class:`Receiver` records the notifications
+the workers' alert manager sends. Everything started is stopped, with SIGKILL
 after a deadline.
 """
 
@@ -14,19 +15,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from streams.kafka import ensure_topics
 from streams.settings import KafkaSettings
 from streams.stack import components
+from streams.stack.capture import Delivery, WebhookCapture
 from streams.stack.processes import ManagedProcess, free_port
 
 
@@ -220,6 +224,47 @@ def pipeline(
     )
     yield p
     p.stop()
+
+
+class Receiver:
+    """A recording webhook server in its own thread; ``answer`` picks each reply's status."""
+
+    def __init__(self, answer: Callable[[Delivery], int] | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._capture = WebhookCapture(answer=answer)
+
+    def _run(self, coroutine: Any, timeout: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        self._run(self._capture.start(), 10)
+        return self
+
+    def stop(self) -> None:
+        self._run(self._capture.stop(), 10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return self._capture.url
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every request so far (a copy), in arrival order."""
+        return list(self._capture.deliveries)
+
+    def accepted(self) -> list[Delivery]:
+        """The requests answered 2xx: the notifications delivered."""
+        return [d for d in self.deliveries if 200 <= d.status < 300]
+
+    def wait_for(
+        self, check: Callable[[Sequence[Delivery]], bool], what: str, timeout: float = 60
+    ) -> None:
+        """Wait until ``check(deliveries)`` holds; woken by each arrival, never a sleep."""
+        self._run(self._capture.wait_for(check, timeout=timeout, what=what), timeout + 10)
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.5) -> None:

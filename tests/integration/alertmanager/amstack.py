@@ -3,18 +3,14 @@ receivers the tests control.
 
 A breach is a line-protocol point pushed to the collector; the rule ``TooHot`` (no ``for``)
 fires at once and resolves when the value drops, and the worker's alert manager notifies the
-receivers of the test's alertmanager.yml. A :class:`Receiver` is a
-:class:`~streams.stack.capture.WebhookCapture` run in a thread of its own, so tests stay
-synchronous (like the rest of the integration suite) while it answers; its ``answer`` hook
-makes it fail for as long as a test wants.
+receivers of the test's alertmanager.yml: :class:`servers.Receiver`s, recording webhook
+servers whose ``answer`` hook makes them fail for as long as a test wants.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -24,9 +20,10 @@ from typing import Any
 
 import pytest
 from conftest import Pipeline, read_topic, wait_for
+from servers import Receiver
 
 from streams.stack import components
-from streams.stack.capture import Delivery, WebhookCapture
+from streams.stack.capture import Delivery
 from streams.stack.processes import ManagedProcess, http_ready
 
 RULES = """
@@ -44,47 +41,6 @@ groups:
 GROUP_KEY = '{}:{alertname="TooHot"}'
 """Alertmanager's group key of the rule's alerts under a root route grouping by alertname:
 the route's matchers (none: ``{}``), a colon, the group labels."""
-
-
-class Receiver:
-    """A recording webhook server in its own thread; ``answer`` picks each reply's status."""
-
-    def __init__(self, answer: Callable[[Delivery], int] | None = None) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._capture = WebhookCapture(answer=answer)
-
-    def _run(self, coroutine: Any, timeout: float) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
-
-    def start(self) -> Receiver:
-        self._thread.start()
-        self._run(self._capture.start(), 10)
-        return self
-
-    def stop(self) -> None:
-        self._run(self._capture.stop(), 10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return self._capture.url
-
-    @property
-    def deliveries(self) -> list[Delivery]:
-        """Every request so far (a copy), in arrival order."""
-        return list(self._capture.deliveries)
-
-    def accepted(self) -> list[Delivery]:
-        """The requests answered 2xx: the notifications delivered."""
-        return [d for d in self.deliveries if 200 <= d.status < 300]
-
-    def wait_for(
-        self, check: Callable[[Sequence[Delivery]], bool], what: str, timeout: float = 60
-    ) -> None:
-        """Wait until ``check(deliveries)`` holds; woken by each arrival, never a sleep."""
-        self._run(self._capture.wait_for(check, timeout=timeout, what=what), timeout + 10)
 
 
 @pytest.fixture
