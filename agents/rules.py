@@ -159,8 +159,13 @@ def register_rules(
     states = ChunkedValues(
         TableKeyValue(table), chunk_bytes=settings.kafka.max_record_bytes // 2, whole_if_fits=True
     )
+    worker = settings.worker
     runtime = RuleRuntime(
-        Router(load_rule_files(conf.files)), partitions, states, interval_s=conf.interval_s
+        Router(load_rule_files(conf.files)),
+        partitions,
+        states,
+        interval_s=conf.interval_s,
+        external_url=conf.external_url or f"http://{worker.web_host}:{worker.web_port}",
     )
     stats = RuleStats()
     registry.register(RuleCollector(stats, runtime))

@@ -445,6 +445,12 @@ class RuleSettings(BaseModel):
     take_within_s: float = Field(
         0.01, gt=0, description="Longest wait to fill a take in the rule agents (alert latency)."
     )
+    external_url: str = Field(
+        "",
+        description="The URL people reach the workers' pages at: `$externalURL` in alert "
+        "templates and the base of each alert's `generatorURL` (a link to its expression on "
+        "/graph); default http://web_host:web_port of the worker.",
+    )
 
     @field_validator("interval_s", "tick_s", "reload_s", "take_within_s", mode="before")
     @classmethod

@@ -37,6 +37,7 @@ import math
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from streams.errors import PulselineError
 from streams.promql.evaluate import Sample, evaluate
@@ -154,6 +155,19 @@ class Alert:
         )
 
 
+def generator_url(external_url: str, expr: str) -> str:
+    """The link to a rule's expression on the worker's ``/graph`` page, as Prometheus links an
+    alert to its expression (``generatorURL``); empty when there is no external URL.
+
+    Example:
+        >>> generator_url("http://worker:6066/", 'up{job="node"} == 0')
+        'http://worker:6066/graph?query=up%7Bjob%3D%22node%22%7D+%3D%3D+0&range=1h'
+    """
+    if not external_url:
+        return ""
+    return f"{external_url.rstrip('/')}/graph?{urlencode({'query': expr, 'range': '1h'})}"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertChange:
     """A change of an alert's state at one evaluation.
@@ -167,6 +181,8 @@ class AlertChange:
         labels, annotations, value, sources: as the alert has them now.
         starts_at_ms: when the alert became active.
         ends_at_ms: when it ended (``resolved`` and ``inactive``), else None.
+        generator_url: where a person sees the rule's expression graphed
+            (:func:`generator_url`); empty without an external URL.
     """
 
     kind: ChangeKind
@@ -179,6 +195,7 @@ class AlertChange:
     starts_at_ms: int
     ends_at_ms: int | None = None
     sources: tuple[Hashable, ...] = field(default=())
+    generator_url: str = ""
 
 
 class AlertState:
@@ -313,6 +330,7 @@ class AlertState:
             alert.active_at_ms,
             alert.resolved_at_ms,
             alert.sources,
+            generator_url(self.external_url, self.rule.expr_text),
         )
 
     def _alert(self, sample: Sample, t_ms: int) -> Alert:

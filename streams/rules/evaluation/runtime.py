@@ -98,6 +98,7 @@ def event(group: str, change: AlertChange, evaluated_at_ms: int) -> dict[str, An
         "value": value if math.isfinite(value) else str(value),
         "evaluatedAt": rfc3339(evaluated_at_ms),
         "sources": [_source(s) for s in change.sources],
+        "generatorURL": change.generator_url,
     }
 
 
@@ -162,6 +163,8 @@ class RuleRuntime:
         clock: wall clock in ms.
         skew_ms: how far past the clock an arrival may evaluate a group (the clock
             difference allowed between sources and workers).
+        external_url: where people reach the workers' pages: ``$externalURL`` in alert
+            templates, and the base of each alert's ``generatorURL``.
     """
 
     def __init__(
@@ -173,8 +176,10 @@ class RuleRuntime:
         interval_s: float = 60.0,
         clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         skew_ms: int = 1000,
+        external_url: str = "",
     ) -> None:
         self.router = router
+        self._external_url = external_url
         self.partitions = partitions
         self._states = states
         self._interval = round(interval_s * 1000)
@@ -240,7 +245,7 @@ class RuleRuntime:
             group = self.router.groups.get(name)
             if group is None:
                 return None  # a group that was removed by a reload
-            evaluator = part.groups[name] = GroupEvaluator(group)
+            evaluator = part.groups[name] = GroupEvaluator(group, external_url=self._external_url)
             try:
                 saved = self._states.get(state_key(name))
                 if saved is not None:

@@ -137,6 +137,27 @@ def test_a_breach_goes_pending_then_firing_and_a_restart_keeps_it(router: Router
     assert quiet.events == []  # still firing: not announced again
 
 
+def test_events_link_to_their_expression_on_the_graph_page_and_templates_see_the_url(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: Hot\n"
+        "        expr: room_celsius > 30\n"
+        "        annotations: {see: '{{ $externalURL }}/alerts'}\n"
+    )
+    router = Router(load_rule_files([path]))
+    runtime = RuleRuntime(router, 1, {}, clock=Clock(), external_url="http://w1:6066")
+    [event] = runtime.on_records(0, forward(router, [temp("a", 35.0, T0)], 1)).events
+    assert event["generatorURL"] == "http://w1:6066/graph?query=room_celsius+%3E+30&range=1h"
+    assert event["annotations"] == {"see": "http://w1:6066/alerts"}
+    bare = RuleRuntime(router, 1, {}, clock=Clock())  # no external URL: no link
+    assert (
+        bare.on_records(0, forward(router, [temp("a", 35.0, T0)], 1)).events[0]["generatorURL"]
+        == ""
+    )
+
+
 def test_the_timer_resolves_an_alert_whose_series_went_away(router: Router) -> None:
     clock = Clock()
     runtime = RuleRuntime(router, 1, {}, clock=clock, interval_s=10)
