@@ -47,7 +47,7 @@ stop: $(STAMP)
 TEST_PROCESSES ?= 3
 
 test: test-deps influxdb2
-	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_PROCESSES) --dist loadfile --durations=15
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

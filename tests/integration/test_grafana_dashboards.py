@@ -46,7 +46,7 @@ from streams.stack import components
 from streams.stack.influxdb2 import InfluxDB2, parse_flux_csv
 from streams.stack.processes import ManagedProcess, free_port, tcp_ready
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"

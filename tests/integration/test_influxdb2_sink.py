@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.stack.influxdb2 import InfluxDB2
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(160)]
 
 HOUR, MINUTE = 3_600_000, 60_000
 H0 = (int(time.time() * 1000) // HOUR - 3) * HOUR  # an hour boundary, three hours back

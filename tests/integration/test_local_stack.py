@@ -20,7 +20,7 @@ import pytest
 from conftest import wait_for
 from localstack import BANNER_END, URL, LocalStack, get, left_running, port_open
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(370)]
 
 
 @pytest.fixture(scope="module")

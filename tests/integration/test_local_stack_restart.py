@@ -30,7 +30,7 @@ import pytest
 from conftest import read_topic, wait_for
 from localstack import LocalStack, get, left_running
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(450)]
 
 RULES = """
 groups:

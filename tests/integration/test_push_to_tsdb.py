@@ -17,7 +17,7 @@ from streams.codecs.remotewrite import encode_write_request
 from streams.stack import components
 from streams.stack.processes import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(150)]
 
 SERIES = 1_000
 STEPS = 100  # 1,000 series x 100 timestamps = 100,000 samples

@@ -19,7 +19,7 @@ import pytest
 from conftest import Pipeline, Tsdb, wait_for
 from sequences import Sequences, check_minutes, check_raw, produce
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(90)]
 
 MINUTE = 60_000
 

@@ -29,7 +29,7 @@ from oracle_normal import Tolerance, compare, compare_outline
 from oracle_scenarios import CONTINUE, GROUPING, SCENARIOS
 from pulseline_target import pulseline_target
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long(150)]
 
 TOLERANCE = Tolerance()
 

@@ -1,6 +1,5 @@
 import math
 import struct
-import time
 
 import pytest
 
@@ -186,20 +185,6 @@ def test_horizon_is_the_longest_range_plus_the_lookback() -> None:
     ]
     assert horizon_ms(exprs) == 3_600_000 + LOOKBACK_MS
     assert horizon_ms([parse_expr("z")]) == LOOKBACK_MS
-
-
-def test_adding_a_sample_is_cheap() -> None:
-    store = SampleStore(horizon_ms=600_000)
-    keys = [series_labels("cpu", {"host": f"h{i}"}) for i in range(1000)]
-    n = 200
-    start = time.perf_counter()
-    for step in range(n):
-        ts = step * 10_000
-        for key in keys:
-            store.add(key, ts, 1.0, None)
-    per_sample = (time.perf_counter() - start) / (n * len(keys))
-    # about 0.3 us here; the bound leaves room for slow CI machines
-    assert per_sample < 5e-6, f"{per_sample * 1e6:.2f} us per sample"
 
 
 @pytest.mark.parametrize("bad", [STALE])
