@@ -386,10 +386,8 @@ def register_alertmanager(
                 p = e.message.partition
                 if p not in owned:
                     continue
-                missing, done = arrivals.read(p, e.message.offset)
-                if done is not None:
-                    held.append(done)
-                if not missing:
+                if (done := arrivals.read(p, e.message.offset)) is not None:
+                    held.append(done)  # taken on its way in: wait until its changes are held
                     continue
                 try:
                     grouped = Grouped.decode(e.message.value or b"")

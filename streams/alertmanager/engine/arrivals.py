@@ -14,8 +14,8 @@ Example:
     >>> a = Arrivals()
     >>> a.may_take(0, 7)  # nothing read on partition 0 yet: where it stands is unknown
     False
-    >>> a.read(0, 5)  # am-dispatch read offset 5
-    (True, None)
+    >>> print(a.read(0, 5))  # am-dispatch read offset 5: not taken, it goes in now
+    None
     >>> a.may_take(0, 7)  # offset 6 is not read yet: 7 waits to be read
     False
     >>> a.may_take(0, 6)
@@ -24,7 +24,7 @@ Example:
     >>> a.caught_up(0), a.may_take(0, 7)
     (7, True)
     >>> a.read(0, 6)  # read back: already in its group, wait for its token
-    (False, 'held-6')
+    'held-6'
 """
 
 from __future__ import annotations
@@ -69,12 +69,11 @@ class Arrivals(Generic[T]):
         if taken.get(offset) is token:
             del taken[offset]
 
-    def read(self, partition: int, offset: int) -> tuple[bool, T | None]:
-        """``am-dispatch`` read the record at ``offset``: whether it still has to go in, and
-        the token of a record taken on its way in (None if it was not)."""
+    def read(self, partition: int, offset: int) -> T | None:
+        """``am-dispatch`` read the record at ``offset``: the token of a record taken on its
+        way in, or None when it was not and still has to go in."""
         self._next[partition] = max(self._next.get(partition, 0), offset + 1)
-        token = self._taken.get(partition, {}).pop(offset, None)
-        return token is None, token
+        return self._taken.get(partition, {}).pop(offset, None)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """The partitions went to another owner."""

@@ -8,8 +8,7 @@ def test_a_record_behind_unread_records_waits_for_them() -> None:
     a.read(2, 9)  # read up to 9: the owner holds everything below 10
     # Another worker wrote 10 (an older, firing copy); this worker wrote 11 (resolved).
     assert not a.may_take(2, 11)
-    missing, token = a.read(2, 10)
-    assert (missing, token) == (True, None)
+    assert a.read(2, 10) is None  # not taken: it goes in as read
     assert a.may_take(2, 11)
 
 
@@ -20,7 +19,7 @@ def test_records_taken_in_a_row_count_as_held_and_are_skipped_when_read() -> Non
         assert a.may_take(0, offset)
         a.took(0, offset, f"t{offset}")
     assert a.caught_up(0) == 4
-    assert [a.read(0, o) for o in (1, 2, 3)] == [(False, "t1"), (False, "t2"), (False, "t3")]
+    assert [a.read(0, o) for o in (1, 2, 3)] == ["t1", "t2", "t3"]
     assert a.caught_up(0) == 4
 
 
@@ -32,7 +31,7 @@ def test_an_untaken_record_goes_in_when_read_and_only_its_own_token_is_dropped()
     assert a.caught_up(0) == 6
     a.untake(0, 5, "first")
     assert a.caught_up(0) == 5
-    assert a.read(0, 5) == (True, None)
+    assert a.read(0, 5) is None
 
 
 def test_partitions_are_independent_and_forgotten_on_revocation() -> None:
