@@ -23,6 +23,7 @@ from dataclasses import fields
 from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer_
 from faust.types import TP
@@ -143,6 +144,16 @@ class ReadOffsets(defaultdict[TP, int | None]):
         return super().__getitem__(tp)
 
 
+async def refuse_commit(assignment: Any, offsets: Any) -> None:
+    """Stands in for aiokafka's commit request once commits are halted: a commit that
+    fails for good, so that a commit being retried stops. Faust takes a failed commit whose
+    message says the group "already rebalanced" as a refusal; any other crashes the worker.
+    """
+    raise CommitFailedError(
+        "commits are halted: the broker lost its data, the group already rebalanced there"
+    )
+
+
 class LedgerConsumer(AIOKafkaConsumer_):
     """Faust's aiokafka consumer whose commits, for managed topics, come from the ledger."""
 
@@ -171,8 +182,17 @@ class LedgerConsumer(AIOKafkaConsumer_):
     def halt_commits(self) -> None:
         """Commit nothing more: the offsets this worker holds belong to a log that is gone
         (see :mod:`agents.broker_watch`), and committed to recreated topics they would make
-        the next start skip their records."""
+        the next start skip their records.
+
+        A commit already in flight ends too: aiokafka retries a commit to a missing topic
+        until it succeeds, which it would once the topics are created again (and meanwhile
+        the retries hold up the worker's stop).
+        """
         self._halted = True
+        client = getattr(self._thread, "_consumer", None)
+        coordinator = getattr(client, "_coordinator", None)
+        if coordinator is not None:
+            coordinator._do_commit_offsets = refuse_commit  # aiokafka's retry loop calls it
 
     async def _commit(self, offsets: Any) -> bool:
         if self._halted:

@@ -41,6 +41,7 @@ import yaml
 
 from streams.alertmanager.api.commands import add_commands as add_alertmanager_commands
 from streams.errors import PulselineError
+from streams.logs import quiet_repeats
 from streams.operators import add_commands as add_operator_commands
 from streams.settings import CollectorSettings, Settings
 
@@ -344,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=settings.worker.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        quiet_repeats()
         command: Callable[[Settings, argparse.Namespace], int] = args.run
         return command(settings, args)
     except PulselineError as exc:

@@ -27,6 +27,10 @@ pytestmark = [pytest.mark.integration, kafka_only]
 MINUTE = 60_000
 LOST = "came back empty"
 """Part of the worker's one error line about the empty broker."""
+PARTITIONS = 4
+"""Partitions of each topic (the ``pipeline`` fixture's)."""
+COMMITTED_TOPICS = 3
+"""Topics the worker commits offsets for in one request (raw, alerts, alert groups)."""
 
 
 class RestartableBroker:
@@ -97,9 +101,16 @@ def test_a_worker_starts_over_on_a_broker_that_came_back_empty(
     log = worker.log_path.read_text(errors="replace").splitlines()
     lost = [i for i, line in enumerate(log) if LOST in line]
     unknown = [i for i, line in enumerate(log) if "UnknownTopicOrPartition" in line]
-    print(f"log: {len(lost)} empty-broker error, {len(unknown)} UnknownTopicOrPartition lines")
+    print(
+        f"log: {len(log)} lines, {len(lost)} empty-broker error, "
+        f"{len(unknown)} UnknownTopicOrPartition lines"
+    )
     assert len(lost) == 1, [log[i] for i in lost]
-    # Commits in flight when the broker came back fail until the worker stops (one commit's
-    # retries); after the one error, none: the new start commits to the new topics.
+    # A commit in flight when the broker came back fails once more, then commits are halted;
+    # after the new start, none fails: it commits to the new topics.
     started_again = next(i for i in range(lost[0], len(log)) if "[^Worker]: Starting" in log[i])
+    failed = [line for line in log[lost[0] : started_again] if "OffsetCommit failed" in line]
+    assert len(failed) <= PARTITIONS * COMMITTED_TOPICS, failed[:5]
     assert not [log[i] for i in unknown if i > started_again]
+    # The Kafka client's retries are logged once per message and period, with a count.
+    assert len(log) < 3000, f"{len(log)} lines of log"
