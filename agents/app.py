@@ -66,6 +66,10 @@ def create_app(
         consumer_group_instance_id=worker.group_instance_id(socket.gethostname()),
         broker_request_timeout=max(kafka.request_timeout_s, kafka.session_timeout_s + 5),
         topic_partitions=kafka.partitions,
+        # No standby copies of tables: Faust counts a standby against a worker's share, so
+        # with standbys a third worker on four partitions would get standbys only, and sit
+        # idle. A new owner rebuilds a table partition from its changelog instead.
+        table_standby_replicas=0,
         topic_replication_factor=kafka.replication_factor,
         topic_allow_declare=True,
         producer_acks=-1,
