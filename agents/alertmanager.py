@@ -45,6 +45,7 @@ from agents.follow import TopicFollower
 from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
+from agents.timers import every
 from streams.alertmanager.api.view import ClusterView
 from streams.alertmanager.engine.arrivals import Arrivals
 from streams.alertmanager.engine.catchup import CatchUp
@@ -422,7 +423,7 @@ def register_alertmanager(
             acks = [ack for p in ending for ack in stage(p)]
         await settle(acks, decided)
 
-    @app.timer(conf.tick_s, name="am-flush")  # type: ignore[untyped-decorator]
+    @every(app, conf.tick_s, name="am-flush")  # a run outlasting the tick just ends later
     async def tick() -> None:
         if app.rebalancing or app.in_recovery:
             return
