@@ -81,8 +81,11 @@ class RepeatFilter(logging.Filter):
 
 
 def quiet_repeats(loggers: Iterable[str] = KAFKA_CLIENT_LOGGERS) -> RepeatFilter:
-    """Put one :class:`RepeatFilter` on ``loggers`` (by default the Kafka client's)."""
+    """Put one :class:`RepeatFilter` on ``loggers`` (by default the Kafka client's), unless
+    they have one already."""
     repeats = RepeatFilter()
     for name in loggers:
-        logging.getLogger(name).addFilter(repeats)
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+            logger.addFilter(repeats)
     return repeats

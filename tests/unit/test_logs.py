@@ -60,18 +60,25 @@ def test_distinct_messages_beyond_the_bound_forget_the_old_ones() -> None:
     assert len(repeats._passed) == 1
 
 
-@pytest.fixture
-def client_logger() -> Iterator[logging.Logger]:
-    yield logging.getLogger("aiokafka.cluster")
+def clear_filters() -> None:
     for name in KAFKA_CLIENT_LOGGERS:
         logging.getLogger(name).filters.clear()
 
 
-def test_the_kafka_clients_loggers_get_the_filter(
+@pytest.fixture
+def client_logger() -> Iterator[logging.Logger]:
+    clear_filters()  # a command run by another test put them there
+    yield logging.getLogger("aiokafka.cluster")
+    clear_filters()
+
+
+def test_the_kafka_clients_loggers_get_the_filter_once(
     client_logger: logging.Logger, caplog: pytest.LogCaptureFixture
 ) -> None:
     quiet_repeats()
-    with caplog.at_level(logging.ERROR):
+    quiet_repeats()  # a second call adds no second filter
+    assert [type(f) for f in client_logger.filters] == [RepeatFilter]
+    with caplog.at_level(logging.ERROR, logger=client_logger.name):
         for _ in range(50):
             client_logger.error("Topic %s not found in cluster metadata", "raw")
     assert [r.getMessage() for r in caplog.records] == ["Topic raw not found in cluster metadata"]
