@@ -3,8 +3,8 @@
 While the broker is away or has lost topics, aiokafka logs the same error for every retry:
 "Topic ... not found in cluster metadata" for each send waiting on a missing topic, "Unable
 connect to node" for each reconnect, hundreds of lines a second. :class:`RepeatFilter`
-lets each distinct warning or error through once per ``every_s`` seconds; the next one that passes
-says how many were held back meanwhile, so nothing is hidden, only counted.
+lets each distinct warning or error through once per ``every_s`` seconds; the next one that
+passes says how many were held back meanwhile, so nothing is hidden, only counted.
 
 Example:
     >>> clock = iter([0.0, 1.0, 2.0, 11.0]).__next__
@@ -53,31 +53,25 @@ class RepeatFilter(logging.Filter):
         super().__init__()
         self._every_s = every_s
         self._clock = clock
-        self._passed: dict[tuple[str, str, str], float] = {}
-        self._held: dict[tuple[str, str, str], int] = {}
+        self._seen: dict[tuple[str, str, str], list[float]] = {}  # [passed at, held since]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:  # the client's progress, told once each time
             return True
         key = (record.name, str(record.msg), repr(record.args))
         now = self._clock()
-        passed = self._passed.get(key)
-        if passed is not None and now - passed < self._every_s:
-            self._held[key] = self._held.get(key, 0) + 1
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self._every_s:
+            seen[1] += 1
             return False
-        if len(self._passed) >= MAX_KEYS:
-            self._forget(now)
-        self._passed[key] = now
-        held = self._held.pop(key, 0)
-        if held and passed is not None:
-            record.msg = f"{record.msg} (and {held} more like it in the last {now - passed:.0f} s)"
+        if len(self._seen) >= MAX_KEYS:
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._every_s}
+        self._seen[key] = [now, 0]
+        if seen is not None and seen[1]:
+            record.msg = (
+                f"{record.msg} (and {seen[1]:.0f} more like it in the last {now - seen[0]:.0f} s)"
+            )
         return True
-
-    def _forget(self, now: float) -> None:
-        for key, passed in list(self._passed.items()):
-            if now - passed >= self._every_s:
-                del self._passed[key]
-                self._held.pop(key, None)
 
 
 def quiet_repeats(loggers: Iterable[str] = KAFKA_CLIENT_LOGGERS) -> RepeatFilter:

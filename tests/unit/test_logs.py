@@ -57,7 +57,7 @@ def test_distinct_messages_beyond_the_bound_forget_the_old_ones() -> None:
         assert repeats.filter(record("commit of offset %s failed", offset))
     clock.now = 11.0
     assert repeats.filter(record("commit of offset %s failed", MAX_KEYS))
-    assert len(repeats._passed) == 1
+    assert len(repeats._seen) == 1
 
 
 def clear_filters() -> None:
