@@ -113,13 +113,21 @@ def render_properties(props: Mapping[str, str]) -> str:
     return "".join(f"{key}={value}\n" for key, value in props.items())
 
 
-def new_cluster_id() -> str:
-    """A KRaft cluster id: a random UUID in Kafka's URL-safe base64 form (22 characters).
+def new_cluster_id(random: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
+    """A KRaft cluster id: a random UUID in Kafka's URL-safe base64 form (22 characters),
+    never starting with ``-`` (the format command would take it for an option; Kafka's own
+    ``Uuid.randomUuid`` draws again in that case too).
 
     >>> len(new_cluster_id())
     22
+    >>> draws = iter([uuid.UUID(int=0xF8 << 120), uuid.UUID(int=1)])
+    >>> new_cluster_id(lambda: next(draws))
+    'AAAAAAAAAAAAAAAAAAAAAQ'
     """
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def kafka_ready(port: int) -> Callable[[], bool]:
