@@ -24,7 +24,7 @@ notifications, and a table of both with the ratio of their p99.
 
     python bench/notify.py [--breaches 300] [--spacing 0.2] [--storm-hosts 100]
                            [--storm-window 10] [--rate 1000] [--noise 20000] [--warm 15]
-                           [--only peer|pulseline] [--broker kafka|tansu]
+                           [--only peer|pulseline] [--broker kafka|tansu] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -191,6 +191,7 @@ async def pulseline_side(args: argparse.Namespace, workdir: Path) -> SideResult:
                 [workdir / "notify.yml", workdir / "load.yml"],
                 {"PULSELINE_ALERTMANAGER__CONFIG": str(workdir / "alertmanager.yml")},
                 args.broker,
+                args.workers,
             ),
         )
         http = await stack.enter_async_context(aiohttp.ClientSession())
@@ -283,8 +284,13 @@ async def run(args: argparse.Namespace) -> list[SideResult]:
     )
     results = []
     for side in sides:
-        with tempfile.TemporaryDirectory(prefix="pulseline-bench-notify-") as workdir:
-            results.append(await side(args, Path(workdir)))
+        if args.keep is not None:  # the processes' logs stay for a look afterwards
+            workdir = args.keep / side.__name__
+            workdir.mkdir(parents=True, exist_ok=True)
+            results.append(await side(args, workdir))
+        else:
+            with tempfile.TemporaryDirectory(prefix="pulseline-bench-notify-") as tmp:
+                results.append(await side(args, Path(tmp)))
         report(results[-1], args)
     return results
 
@@ -301,6 +307,10 @@ def main() -> int:
     parser.add_argument("--only", choices=["peer", "pulseline"], help="measure one side alone")
     parser.add_argument(
         "--broker", choices=["kafka", "tansu"], default="kafka", help="pulseline: the broker"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="pulseline: worker processes")
+    parser.add_argument(
+        "--keep", type=Path, help="work in this directory and keep it (the processes' logs)"
     )
     args = parser.parse_args()
     results = asyncio.run(run(args))

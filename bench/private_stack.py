@@ -151,11 +151,13 @@ def private_stack(
     rules: Sequence[Path],
     env: Mapping[str, str] | None = None,
     engine: BrokerEngine = "kafka",
+    workers: int = 1,
 ) -> Iterator[Stack]:
     """Start the broker (Apache Kafka, what users run, unless ``engine`` says Tansu),
-    VictoriaMetrics, a worker loading ``rules`` and a collector, with the ``PULSELINE_*``
-    variables of ``env`` on top; stop them all on exit."""
-    broker_port, vm_port, collector_port, web_port = (free_port() for _ in range(4))
+    VictoriaMetrics, ``workers`` workers loading ``rules`` and a collector, with the
+    ``PULSELINE_*`` variables of ``env`` on top; stop them all on exit."""
+    broker_port, vm_port, collector_port = (free_port() for _ in range(3))
+    web_ports = [free_port() for _ in range(workers)]
     broker = f"127.0.0.1:{broker_port}"
     environ = {
         **os.environ,
@@ -165,7 +167,6 @@ def private_stack(
         "PULSELINE_INFLUX__URL": f"http://127.0.0.1:{vm_port}",
         "PULSELINE_INFLUX__GZIP": "false",  # loopback, as the local stack (make run) writes
         "PULSELINE_COLLECTOR__LISTEN": f"127.0.0.1:{collector_port}",
-        "PULSELINE_WORKER__WEB_PORT": str(web_port),
         "PULSELINE_RULES__FILES": json.dumps([str(r) for r in rules]),
         **(env or {}),
     }
@@ -180,9 +181,24 @@ def private_stack(
             stack.callback(process.stop)
         kafka = KafkaSettings(broker=f"kafka://{broker}")
         asyncio.run(ensure_topics(kafka, settings.topics.pipeline(kafka.partitions)))
-        web, collector = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{collector_port}"
-        for command, ready in (("worker", f"{web}/metrics"), ("collect", f"{collector}/health")):
-            process = components.pulseline(command, workdir, environ, ready_url=ready)
-            process.start().wait_ready(60)
+        webs = [f"http://127.0.0.1:{port}" for port in web_ports]
+        collector = f"http://127.0.0.1:{collector_port}"
+        starts = [
+            components.pulseline(
+                "worker",
+                workdir,
+                {**environ, "PULSELINE_WORKER__WEB_PORT": str(port)},
+                name=f"worker-{i}" if workers > 1 else "worker",
+                ready_url=f"{web}/metrics",
+            )
+            for i, (port, web) in enumerate(zip(web_ports, webs, strict=True))
+        ]
+        starts.append(
+            components.pulseline("collect", workdir, environ, ready_url=f"{collector}/health")
+        )
+        for process in starts:
+            process.start()
             stack.callback(process.stop)
-        yield Stack(broker, collector, web, settings)
+        for process in starts:
+            process.wait_ready(60)
+        yield Stack(broker, collector, webs[0], settings)
