@@ -1,9 +1,11 @@
 """The alert manager agents: alerts to aggregation groups, groups to notifications.
 
-- ``am-intake`` reads the rule agents' ``alerts.events`` and routes each firing or resolved
-  alert into its aggregation groups: one ``alerts.groups`` record per group, keyed by the
-  group key, so one partition (and one worker) owns each group. ``POST /api/v2/alerts``
-  routes the same way and answers once Kafka holds the records. Records of groups this
+- alerts are routed into their aggregation groups: one ``alerts.groups`` record per group,
+  keyed by the group key, so one partition (and one worker) owns each group. The rule agents
+  route the firing and resolved alerts of their events themselves (:meth:`Service.take_in`)
+  as they produce them to ``alerts.events``; ``am-intake`` routes the events not marked so
+  (:data:`~streams.alertmanager.engine.intake.TAKEN_IN`). ``POST /api/v2/alerts`` routes
+  the same way and answers once Kafka holds the records. Records of groups this
   worker owns go into their groups at once, without waiting to be read back (am-dispatch
   skips them): one Kafka hop less between an alert and its notification.
 - ``am-dispatch`` reads ``alerts.groups`` into the partition's
@@ -49,7 +51,7 @@ from agents.timers import every
 from streams.alertmanager.api.view import ClusterView
 from streams.alertmanager.engine.arrivals import Arrivals
 from streams.alertmanager.engine.catchup import CatchUp
-from streams.alertmanager.engine.intake import Grouped, from_rule_event
+from streams.alertmanager.engine.intake import Grouped, from_rule_event, taken_in
 from streams.alertmanager.engine.notification import Notification
 from streams.alertmanager.engine.runtime import AlertManager, SavedGroup, delivery, load
 from streams.alertmanager.model import Alert
@@ -210,6 +212,8 @@ def register_alertmanager(
         async for events in intake_takes.batches(stream):
             alerts = []
             for e in events:
+                if taken_in(e.message.headers):
+                    continue  # its rule agent routed it
                 try:
                     alert = from_rule_event(e.message.value or b"")
                 except RecordDecodeError as exc:
@@ -219,13 +223,18 @@ def register_alertmanager(
                     continue
                 if alert is not None:
                     alerts.append(alert)
+            await take_in(alerts)
+            intake_takes.ack(events)
+
+    async def take_in(alerts: Sequence[Alert]) -> None:
+        """Route ``alerts`` (:func:`route`), retrying while Kafka is away."""
+        if alerts:
             await retry(
                 functools.partial(route, alerts),
                 what=f"routing {len(alerts)} alerts to {topics.alert_groups}",
                 min_s=conf.retry_min_s,
                 max_s=conf.retry_max_s,
             )
-            intake_takes.ack(events)
 
     def saved(partition: int) -> list[SavedGroup]:
         return [
@@ -497,6 +506,11 @@ def register_alertmanager(
             alerts, errors = parse_postable(body, time.time(), resolve_timeout)
             await route(alerts)
             return errors
+
+        async def take_in(self, alerts: Sequence[Alert]) -> None:
+            """Route alerts of rule events into their groups; returns once Kafka holds
+            their ``alerts.groups`` records."""
+            await take_in(alerts)
 
         def alerts(self, filters: list[str], flags: dict[str, bool], receiver: str) -> list[Any]:
             return view.alerts(filters, flags, receiver, time.time())

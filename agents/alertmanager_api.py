@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
+from streams.alertmanager.model import Alert
 from streams.alertmanager.wire import ApiError
 from streams.errors import PulselineError
 
@@ -40,6 +41,9 @@ class AlertmanagerService(Protocol):
 
     async def post_alerts(self, body: bytes) -> list[str]:
         """Take a POST body; returns the errors of refused alerts (the others were kept)."""
+
+    async def take_in(self, alerts: Sequence[Alert]) -> None:
+        """Route the alerts of rule events into their groups (the rule agents ask)."""
 
     def alerts(self, filters: list[str], flags: dict[str, bool], receiver: str) -> list[Any]:
         """Gettable alerts."""

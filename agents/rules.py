@@ -6,11 +6,13 @@ Two stages, so that a group sees every series it selects, from every source:
   ``rules.samples``, on the partition of their rule group (:mod:`streams.rules.evaluation.routing`).
 - ``rules-eval`` reads ``rules.samples`` and evaluates the groups of its partitions
   (:class:`~streams.rules.evaluation.runtime.RuleRuntime`): on arrival, and on a timer. Alert state
-  changes go to ``alerts.events`` (keyed by fingerprint), recording rules' samples back to
+  changes go to ``alerts.events`` (keyed by fingerprint) and, when they fire or resolve, into
+  the alert manager's aggregation groups at once (``take_in``, see :mod:`agents.alertmanager`;
+  the events are marked so that ``am-intake`` skips them), recording rules' samples back to
   ``metrics.raw``, and the state of a group whose alerts changed to the ``alert-state``
   table (co-partitioned with ``rules.samples``; in chunks below the broker's message
-  limit, :mod:`streams.chunks`), in that order, before the input is acknowledged: a crash
-  can repeat an event, never lose one.
+  limit, :mod:`streams.chunks`), before the input is acknowledged: a crash can repeat an
+  event, never lose one.
 
 After a restart, before evaluating a partition, the worker reads the last horizon of it
 again (the longest range of any rule plus the 5-minute lookback) so ``rate`` and ``for``
@@ -27,7 +29,7 @@ import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -44,6 +46,8 @@ from agents.reload import Reloads, WatchedFiles
 from agents.tables import TableKeyValue
 from agents.takes import Takes
 from agents.timers import every
+from streams.alertmanager.engine.intake import TAKEN_IN, rule_alert
+from streams.alertmanager.model import Alert
 from streams.chunks import ChunkedValues
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
@@ -65,6 +69,9 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 TABLE = "alert-state"
+
+Send = tuple[Any, bytes | None, bytes, int | None, list[tuple[str, bytes]] | None]
+"""A record to produce: topic, key, value, partition (None: by key), headers."""
 
 
 @dataclass(slots=True)
@@ -133,8 +140,12 @@ def register_rules(
     ledger: OffsetLedger,
     registry: CollectorRegistry,
     reloads: Reloads,
+    take_in: Callable[[list[Alert]], Awaitable[None]] | None = None,
 ) -> RuleRuntime | None:
     """Register the rule agents, their timers and table; nothing when no rule file is set.
+
+    ``take_in`` routes the alerts of the events into the alert manager's groups (and returns
+    once Kafka holds them); None: ``am-intake`` routes them from ``alerts.events``.
 
     Returns:
         The rule runtime (the web pages read its state), None without rule files.
@@ -183,14 +194,16 @@ def register_rules(
     revoked: set[int] = set()
     router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
 
-    async def send_all(sends: list[tuple[Any, bytes | None, bytes, int | None]]) -> None:
+    async def send_all(sends: list[Send]) -> None:
         """Produce every record and wait for Kafka's acks; retry while Kafka is away (the
         input stays unacknowledged until this succeeds)."""
 
         async def send() -> None:
             futures = [
-                await topic.send(key=key, value=value, partition=partition, force=True)
-                for topic, key, value, partition in sends
+                await topic.send(
+                    key=key, value=value, partition=partition, headers=headers, force=True
+                )
+                for topic, key, value, partition, headers in sends
             ]
             for future in futures:
                 await future
@@ -227,6 +240,7 @@ def register_rules(
                         group.encode(),
                         encode_forward(group, sources, samples),
                         partition_of(group, partitions),
+                        None,
                     )
                     for group, samples in routed.items()
                 ]
@@ -254,14 +268,21 @@ def register_rules(
     histories = Histories(read, apply, lock)
 
     async def publish(partition: int, outcome: Outcome) -> None:
-        sends: list[tuple[Any, bytes | None, bytes, int | None]] = [
-            (alerts_topic, e["fingerprint"].encode(), orjson.dumps(e), None) for e in outcome.events
+        marked = None if take_in is None else [(TAKEN_IN, b"1")]
+        sends: list[Send] = [
+            (alerts_topic, e["fingerprint"].encode(), orjson.dumps(e), None, marked)
+            for e in outcome.events
         ]
         by_key: dict[str, list[Point]] = defaultdict(list)
         for point in outcome.recorded:
             by_key[source_key(point, source_tags)].append(point)
-        sends += [(raw_topic, k.encode(), encode_batch(p), None) for k, p in by_key.items()]
-        await send_all(sends)
+        sends += [(raw_topic, k.encode(), encode_batch(p), None, None) for k, p in by_key.items()]
+        alerts = [a for e in outcome.events if take_in and (a := rule_alert(e)) is not None]
+        if take_in is not None and alerts:
+            # Both before the state is saved: a crash in between evaluates again.
+            await asyncio.gather(send_all(sends), take_in(alerts))
+        else:
+            await send_all(sends)
         for group, state in outcome.states.items():
             await retry(
                 functools.partial(states.save, partition, state_key(group), state),

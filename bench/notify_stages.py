@@ -1,9 +1,10 @@
 """Where a breach's time went on pulseline's side, from the Kafka timestamps of its records.
 
 A breach is pushed at a wall-clock instant; the collector produces its ``metrics.raw`` record,
-the rule agents its firing event on ``alerts.events``, ``am-intake`` its record on
-``alerts.groups``, and ``am-dispatch`` decides and sends the notification, which the webhook
-capture stamps on arrival. The differences between these instants are the time each stage
+the rule agents its firing event on ``alerts.events`` and, routing its alert themselves, its
+record on ``alerts.groups`` (at once: the two records' timestamps are about the same), and
+the alert manager decides and sends the notification, which the webhook capture stamps on
+arrival. The differences between these instants are the time each stage
 took (:data:`STAGES`), as :func:`stage_times` reads them back after the run.
 """
 
@@ -19,7 +20,7 @@ from private_stack import Stack
 
 from streams.alertmanager.engine.intake import Grouped
 
-STAGES = ("collector", "rules", "am-intake", "am-dispatch+send")
+STAGES = ("collector", "rules", "routing", "dispatch+send")
 
 
 async def stage_times(

@@ -133,22 +133,38 @@ def drop_name(labels: Labels) -> Labels:
 def grouping(agg: Aggregate) -> Callable[[Labels], Labels]:
     """The labels of the group an aggregation puts a sample with ``labels`` in.
 
-    One function per aggregation, remembering the groups of the label sets it saw (up to
-    :data:`GROUPING_MEMO` of them): evaluations come again and again for the same series.
+    One function per ``by``/``without`` label list, kept across evaluations and remembering
+    the groups of the label sets it saw (up to :data:`GROUPING_MEMO` of them): evaluations
+    come again and again for the same series.
     """
-    names = frozenset(agg.labels)
+    return _grouping(agg.labels, agg.without)
+
+
+@functools.lru_cache(maxsize=1024)
+def _grouping(labels: tuple[str, ...], without: bool) -> Callable[[Labels], Labels]:
+    names = frozenset(labels)
+    # Looked up by identity first (a series' samples carry its one label tuple, and hashing
+    # a tuple of pairs costs more than the lookup); each entry keeps its tuple alive, so
+    # its id is not reused while the entry stands.
+    by_id: dict[int, tuple[Labels, Labels]] = {}
     memo: dict[Labels, Labels] = {}
 
     def group(labels: Labels) -> Labels:
+        seen = by_id.get(id(labels))
+        if seen is not None and seen[0] is labels:
+            return seen[1]
         found = memo.get(labels)
         if found is None:
             if len(memo) >= GROUPING_MEMO:
                 memo.clear()
-            if agg.without:
+            if without:
                 found = tuple(p for p in labels if p[0] not in names and p[0] != METRIC_NAME)
             else:
                 found = tuple(p for p in labels if p[0] in names)
             memo[labels] = found
+        if len(by_id) >= GROUPING_MEMO:
+            by_id.clear()
+        by_id[id(labels)] = (labels, found)
         return found
 
     return group

@@ -3,7 +3,13 @@
 import orjson
 import pytest
 
-from streams.alertmanager.engine.intake import Grouped, from_rule_event
+from streams.alertmanager.engine.intake import (
+    TAKEN_IN,
+    Grouped,
+    from_rule_event,
+    rule_alert,
+    taken_in,
+)
 from streams.alertmanager.engine.runtime import AlertManager, load
 from streams.alertmanager.engine.store import alert_to_dict
 from streams.alertmanager.model import Alert
@@ -68,3 +74,15 @@ def test_a_record_of_one_alert_from_before_alerts_travelled_together_is_read() -
         {"groupKey": "{}:{}", "route": "{}", "groupLabels": {}, "alert": alert_to_dict(alert)}
     )
     assert Grouped.decode(old) == Grouped("{}:{}", "{}", (), (alert,))
+
+
+@pytest.mark.parametrize("state", ["firing", "resolved", "pending"])
+def test_the_rule_agent_takes_in_the_alert_am_intake_would(state: str) -> None:
+    """The rule agent routes the event's dict itself; am-intake would have decoded it."""
+    value = _event(state)
+    assert rule_alert(orjson.loads(value)) == from_rule_event(value)
+
+
+def test_only_marked_events_are_skipped_by_am_intake() -> None:
+    assert taken_in([("other", b""), (TAKEN_IN, b"1")])
+    assert not taken_in([("other", b"")]) and not taken_in(())
