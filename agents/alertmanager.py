@@ -49,7 +49,6 @@ from agents.tables import TableKeyValue
 from agents.takes import Takes
 from agents.timers import every
 from streams.alertmanager.api.view import ClusterView
-from streams.alertmanager.engine.arrivals import Arrivals
 from streams.alertmanager.engine.catchup import CatchUp
 from streams.alertmanager.engine.intake import Grouped, from_rule_event, taken_in
 from streams.alertmanager.engine.notification import Notification
@@ -57,6 +56,7 @@ from streams.alertmanager.engine.runtime import AlertManager, SavedGroup, delive
 from streams.alertmanager.model import Alert
 from streams.alertmanager.notify import NotifyCollector, NotifyStats, Services, deliver
 from streams.alertmanager.wire import parse_postable
+from streams.arrivals import Arrivals
 from streams.errors import PulselineError, RecordDecodeError
 from streams.kafka import key_hash
 from streams.offsets import OffsetLedger

@@ -1,6 +1,6 @@
 """Records taken on their way in go into their groups in Kafka's order, never ahead of it."""
 
-from streams.alertmanager.engine.arrivals import Arrivals
+from streams.arrivals import Arrivals
 
 
 def test_a_record_behind_unread_records_waits_for_them() -> None:
