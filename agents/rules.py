@@ -12,7 +12,9 @@ Two stages, so that a group sees every series it selects, from every source:
   ``metrics.raw``, and the state of a group whose alerts changed to the ``alert-state``
   table (co-partitioned with ``rules.samples``; in chunks below the broker's message
   limit, :mod:`streams.chunks`), before the input is acknowledged: a crash can repeat an
-  event, never lose one.
+  event, never lose one. A worker evaluates the records it forwards to partitions it owns
+  as soon as Kafka holds them, one hop earlier than it reads them back (``rules-eval`` then
+  skips them), when they are next in their partition's order.
 
 After a restart, before evaluating a partition, the worker reads the last horizon of it
 again (the longest range of any rule plus the 5-minute lookback) so ``rate`` and ``for``
@@ -48,6 +50,7 @@ from agents.takes import Takes
 from agents.timers import every
 from streams.alertmanager.engine.intake import TAKEN_IN, rule_alert
 from streams.alertmanager.model import Alert
+from streams.arrivals import Arrivals
 from streams.chunks import ChunkedValues
 from streams.collector.batching import source_key
 from streams.errors import PulselineError, RecordDecodeError
@@ -79,6 +82,7 @@ class RuleStats:
     """Counters of the rule agents."""
 
     forwarded: int = 0
+    evaluated_here: int = 0
     evaluations: int = 0
     events: int = 0
     recorded: int = 0
@@ -92,6 +96,8 @@ class RuleStats:
 RULE_HELP = {
     "forwarded": "Samples of metrics.raw that some rule selects, forwarded to rules.samples "
     "on the partition of their rule group.",
+    "evaluated_here": "rules.samples records this worker forwarded to a partition it owns and "
+    "evaluated as soon as Kafka held them, without waiting to read them back.",
     "evaluations": "Evaluation steps: one per batch of forwarded samples of a partition, one "
     "per rule group its interval made due.",
     "events": "Alert state changes (pending, firing, resolved) produced to alerts.events.",
@@ -192,23 +198,25 @@ def register_rules(
     eval_takes = Takes(ledger, "rules-eval", samples_name, max_records=take, within_s=within)
     lock = asyncio.Lock()  # one evaluation step at a time: arrivals, timer, reload
     revoked: set[int] = set()
+    arrivals: Arrivals[bool] = Arrivals()  # rules.samples records evaluated on their way in
+    evaluating: set[asyncio.Future[None]] = set()  # evaluate_here tasks under way
     router = [runtime.router]  # the rules stage 1 routes by; swapped on reload
 
-    async def send_all(sends: list[Send]) -> None:
+    async def send_all(sends: list[Send]) -> list[Any]:
         """Produce every record and wait for Kafka's acks; retry while Kafka is away (the
-        input stays unacknowledged until this succeeds)."""
+        input stays unacknowledged until this succeeds). Returns the records' metadata
+        (partition, offset), in order."""
 
-        async def send() -> None:
+        async def send() -> list[Any]:
             futures = [
                 await topic.send(
                     key=key, value=value, partition=partition, headers=headers, force=True
                 )
                 for topic, key, value, partition, headers in sends
             ]
-            for future in futures:
-                await future
+            return [await future for future in futures]
 
-        await retry(send, what=f"producing {len(sends)} records", max_s=10.0, logger=log)
+        return await retry(send, what=f"producing {len(sends)} records", max_s=10.0, logger=log)
 
     @app.agent(raw_topic, name="rules-route", concurrency=1)
     async def rules_route(stream: Any) -> None:
@@ -233,19 +241,55 @@ def register_rules(
                     for group, samples in matched.items():
                         routed[group] += [(index, sample) for sample in samples]
                         stats.forwarded += len(samples)
-            await send_all(
+            values = [encode_forward(group, sources, samples) for group, samples in routed.items()]
+            written = await send_all(
                 [
-                    (
-                        samples_topic,
-                        group.encode(),
-                        encode_forward(group, sources, samples),
-                        partition_of(group, partitions),
-                        None,
-                    )
-                    for group, samples in routed.items()
+                    (samples_topic, group.encode(), value, partition_of(group, partitions), None)
+                    for group, value in zip(routed, values, strict=True)
                 ]
             )
             route_takes.ack(events)
+            if written:
+                task = asyncio.ensure_future(evaluate_here(list(zip(written, values, strict=True))))
+                evaluating.add(task)
+                task.add_done_callback(evaluating.discard)
+
+    async def evaluate_here(written: list[tuple[Any, bytes]]) -> None:
+        """Evaluate the records just forwarded to partitions this worker owns as soon as
+        Kafka holds them: one Kafka hop less between a sample and its alert.
+
+        Only a record right after those the partition's evaluations hold goes in here
+        (:class:`~streams.arrivals.Arrivals`): one behind records still unread (another
+        worker's, forwarded just before) waits for ``rules-eval``, so samples are evaluated
+        in the order Kafka holds them. ``rules-eval`` skips the records evaluated here when
+        it reads them.
+        """
+        async with lock:
+            taken: dict[int, tuple[list[int], list[Forwarded]]] = {}
+            for metadata, value in sorted(written, key=lambda w: (w[0].partition, w[0].offset)):
+                p, offset = metadata.partition, metadata.offset
+                if p in revoked or p not in histories.loaded or not arrivals.may_take(p, offset):
+                    continue
+                arrivals.took(p, offset, True)
+                stats.evaluated_here += 1
+                offsets, records = taken.setdefault(p, ([], []))
+                offsets.append(offset)
+                records.append(decode_forward(value))
+            try:
+                for p in list(taken):
+                    try:
+                        outcome = runtime.on_records(p, taken[p][1])
+                        stats.evaluations += 1
+                        await publish(p, outcome)
+                    except Exception:  # as in rules-eval: log, count, go on
+                        log.exception("rule evaluation on partition %d failed", p)
+                        stats.failed_records += len(taken[p][1])
+                    del taken[p]
+            except BaseException:  # cancelled: rules-eval evaluates what was not published
+                for p, (offsets, _) in taken.items():
+                    for offset in offsets:
+                        arrivals.untake(p, offset, True)
+                raise
 
     async def read(partition: int) -> list[Forwarded]:
         since = time.time_ns() // 1_000_000 - runtime.horizon_ms
@@ -310,6 +354,8 @@ def register_rules(
                     if p in revoked or p not in histories.loaded:
                         continue  # its new owner reads it again
                     done.append(e)
+                    if arrivals.read(p, e.message.offset) is not None:
+                        continue  # evaluated on its way in (evaluate_here)
                     try:
                         by_partition[p].append(decode_forward(e.message.value or b""))
                     except RecordDecodeError as exc:
@@ -367,6 +413,7 @@ def register_rules(
         async with lock:
             lost = {tp.partition for tp in tps if tp.topic == samples_name}
             revoked.update(lost)
+            arrivals.forget(lost)
             histories.drop(lost)
             runtime.drop(lost)
 
