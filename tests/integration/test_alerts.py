@@ -12,9 +12,12 @@ import json
 import os
 import signal
 import time
+import urllib.request
 
 import pytest
 from conftest import Pipeline, read_topic
+
+from streams.status.exposition import Metrics
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +111,10 @@ def test_breach_fires_survives_a_worker_kill_and_resolves(pipeline: Pipeline, br
     for e in events:
         [source] = e["sources"]
         assert source["topic"] == pipeline.raw_topic and source["offset"] >= 0
+    # After the first record it read back, the worker evaluated its own forwards at once.
+    with urllib.request.urlopen(f"{pipeline.worker_web}/metrics", timeout=30) as response:
+        scraped = Metrics.parse(response.read().decode())
+    assert (scraped.total("pulseline_rules_evaluated_here_total") or 0) > 0
 
 
 def _fires(broker: str, pipeline: Pipeline, rule: str, host: str) -> bool:
