@@ -207,7 +207,7 @@ def _remote_write(collector: str, tsdb: str) -> None:
     started = time.perf_counter()
     asyncio.run(push())
     acked = time.perf_counter() - started
-    query = f'sum(count_over_time(bench_rw_value{{run="{run}"}}[1h]))'
+    query = f'sum(count_over_time(bench_rw{{run="{run}"}}[1h]))'
     while visible(tsdb, query) < total:
         if time.perf_counter() - started > 600:
             raise SystemExit("remote-write samples not all visible after 600 s")
