@@ -321,7 +321,7 @@ def register_rules(
         for point in outcome.recorded:
             by_key[source_key(point, source_tags)].append(point)
         sends += [(raw_topic, k.encode(), encode_batch(p), None, None) for k, p in by_key.items()]
-        alerts = [a for e in outcome.events if take_in and (a := rule_alert(e)) is not None]
+        alerts = [a for e in outcome.events if (a := rule_alert(e)) is not None]
         if take_in is not None and alerts:
             # Both before the state is saved: a crash in between evaluates again.
             await asyncio.gather(send_all(sends), take_in(alerts))
