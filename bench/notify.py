@@ -24,7 +24,8 @@ notifications, and a table of both with the ratio of their p99.
 
     python bench/notify.py [--breaches 300] [--spacing 0.2] [--storm-hosts 100]
                            [--storm-window 10] [--rate 1000] [--noise 20000] [--warm 15]
-                           [--only peer|pulseline] [--broker kafka|tansu] [--keep DIR]
+                           [--only peer|pulseline] [--broker kafka|tansu] [--workers 1]
+                           [--keep DIR]
 """
 
 from __future__ import annotations
