@@ -265,29 +265,30 @@ def register_rules(
         it reads them.
         """
         async with lock:
-            taken: dict[int, tuple[list[int], list[Forwarded]]] = {}
-            for metadata, value in sorted(written, key=lambda w: (w[0].partition, w[0].offset)):
-                p, offset = metadata.partition, metadata.offset
-                if p in revoked or p not in histories.loaded or not arrivals.may_take(p, offset):
-                    continue
-                arrivals.took(p, offset, True)
-                stats.evaluated_here += 1
-                offsets, records = taken.setdefault(p, ([], []))
-                offsets.append(offset)
-                records.append(decode_forward(value))
+            taken: dict[int, list[tuple[int, Forwarded]]] = defaultdict(list)
             try:
+                for metadata, value in sorted(written, key=lambda w: (w[0].partition, w[0].offset)):
+                    p, offset = metadata.partition, metadata.offset
+                    mine = p not in revoked and p in histories.loaded
+                    if not (mine and arrivals.may_take(p, offset)):
+                        continue
+                    record = decode_forward(value)
+                    arrivals.took(p, offset, True)
+                    taken[p].append((offset, record))
                 for p in list(taken):
+                    records = [record for _, record in taken[p]]
                     try:
-                        outcome = runtime.on_records(p, taken[p][1])
+                        outcome = runtime.on_records(p, records)
                         stats.evaluations += 1
                         await publish(p, outcome)
+                        stats.evaluated_here += len(records)
                     except Exception:  # as in rules-eval: log, count, go on
                         log.exception("rule evaluation on partition %d failed", p)
-                        stats.failed_records += len(taken[p][1])
+                        stats.failed_records += len(records)
                     del taken[p]
             except BaseException:  # cancelled: rules-eval evaluates what was not published
-                for p, (offsets, _) in taken.items():
-                    for offset in offsets:
+                for p, pairs in taken.items():
+                    for offset, _ in pairs:
                         arrivals.untake(p, offset, True)
                 raise
 
