@@ -193,13 +193,15 @@ class Side:
 
 @dataclass
 class Run:
-    """What one side's receivers got in a run, and how late its steps ran (seconds)."""
+    """What one side's receivers got in a run, how late its steps started (``lateness``)
+    and how long after their moment the side had answered them (``answered``), in seconds."""
 
     side: str
     deliveries: list[Delivery]
     start: float
     end: float
     lateness: float
+    answered: float
 
     def normal(self) -> Normal:
         return normalise(self.deliveries, self.start, self.end)
@@ -224,19 +226,21 @@ async def play(scenario: Scenario, sides: Sequence[Side], workdir: Path) -> list
             Api(side.name, base, http, wall_start) for side, base in zip(sides, bases, strict=True)
         ]
 
-        async def steps(api: Api) -> float:
-            """One side's steps on the scenario's clock; how late the latest ran."""
-            lateness = 0.0
+        async def steps(api: Api) -> tuple[float, float]:
+            """One side's steps on the scenario's clock; how late the latest started, and
+            the longest from a step's moment to its answer."""
+            lateness = answered = 0.0
             for step in sorted(scenario.steps, key=lambda s: s.at):
                 await asyncio.sleep(max(0.0, start + step.at - time.monotonic()))
                 lateness = max(lateness, time.monotonic() - start - step.at)
                 await step.apply(api)
-            return lateness
+                answered = max(answered, time.monotonic() - start - step.at)
+            return lateness, answered
 
         # Each side on its own: a side slow to answer delays its own later steps only.
-        latenesses = await asyncio.gather(*(steps(api) for api in apis))
+        timings = await asyncio.gather(*(steps(api) for api in apis))
         await asyncio.sleep(max(0.0, start + scenario.end - time.monotonic()))
         return [
-            Run(side.name, list(capture.deliveries), start, scenario.end, lateness)
-            for side, capture, lateness in zip(sides, captures, latenesses, strict=True)
+            Run(side.name, list(capture.deliveries), start, scenario.end, *timing)
+            for side, capture, timing in zip(sides, captures, timings, strict=True)
         ]

@@ -90,8 +90,12 @@ def _outcome(outcomes: dict[str, Outcome | BaseException], scenario: Scenario) -
 
 
 def _late(*runs: Run) -> str:
-    late = ", ".join(f"{run.side}'s up to {run.lateness * 1000:.0f} ms" for run in runs)
-    return f"(steps ran late: {late})"
+    late = ", ".join(
+        f"{run.side}'s started up to {run.lateness * 1000:.0f} ms late and answered within "
+        f"{run.answered * 1000:.0f} ms"
+        for run in runs
+    )
+    return f"(steps: {late})"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
