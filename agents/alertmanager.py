@@ -109,7 +109,7 @@ def register_alertmanager(
         help="Aggregation groups, pending notifications and notification log, by group key.",
     )
     states = TableKeyValue(table)
-    changelog = f"{worker.app_id}-{TABLE}-changelog"
+    changelog = f"{worker.group_id}-{TABLE}-changelog"
     events_topic = app.topic(topics.alerts, partitions=partitions)
     groups_topic = app.topic(topics.alert_groups, partitions=partitions)
     silences_topic = app.topic(topics.silences, partitions=1)

@@ -46,7 +46,9 @@ def create_app(
     raw_writer: LineWriter | None = None,
     tier_writers: Mapping[str, LineWriter] | None = None,
 ) -> faust.App:
-    """A Faust app with every agent of the pipeline registered.
+    """A Faust app with the agents of the worker's roles registered (``worker.roles``):
+    the raw sink and the downsampler to store, the rule agents and the alert manager to
+    alert.
 
     Args:
         settings: the pipeline settings.
@@ -54,10 +56,10 @@ def create_app(
         tier_writers: the windowed tiers' writers by tier name; default from settings.
     """
     kafka, worker = settings.kafka, settings.worker
-    datadir = worker.data_dir / worker.app_id
+    datadir = worker.data_dir / worker.group_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        worker.app_id,
+        worker.group_id,
         broker=kafka.broker,
         broker_session_timeout=kafka.session_timeout_s,
         broker_heartbeat_interval=kafka.heartbeat_interval_s,
@@ -99,13 +101,16 @@ def create_app(
     registry.register(sinks)
     registry.register(LagCollector(lambda: app._consumer))  # never creates it
     registry.register(LedgerCollector(ledger))
-    register_raw_sink(app, settings, ledger, sinks, raw_writer)
-    register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
-    reloads = Reloads()
-    service = register_alertmanager(app, settings, ledger, registry, reloads)
-    runtime = register_rules(app, settings, ledger, registry, reloads, service.take_in)
+    if "store" in worker.roles:
+        register_raw_sink(app, settings, ledger, sinks, raw_writer)
+        register_downsampler(app, settings, ledger, registry, sinks, tier_writers)
+    service = runtime = None
+    if "alert" in worker.roles:
+        reloads = Reloads()
+        service = register_alertmanager(app, settings, ledger, registry, reloads)
+        runtime = register_rules(app, settings, ledger, registry, reloads, service.take_in)
+        app.task(reloads.run)
     register_web(app, settings, rules=runtime, alertmanager=service)
-    app.task(reloads.run)
     topics = frozenset(settings.topics.pipeline(kafka.partitions))
     watch = BrokerWatch(
         settings,

@@ -25,7 +25,7 @@ notifications, and a table of both with the ratio of their p99.
     python bench/notify.py [--breaches 300] [--spacing 0.2] [--storm-hosts 100]
                            [--storm-window 10] [--rate 1000] [--noise 20000] [--warm 15]
                            [--only peer|pulseline] [--broker kafka|tansu] [--workers 1]
-                           [--keep DIR]
+                           [--split] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -193,6 +193,7 @@ async def pulseline_side(args: argparse.Namespace, workdir: Path) -> SideResult:
                 {"PULSELINE_ALERTMANAGER__CONFIG": str(workdir / "alertmanager.yml")},
                 args.broker,
                 args.workers,
+                args.split,
             ),
         )
         http = await stack.enter_async_context(aiohttp.ClientSession())
@@ -231,7 +232,8 @@ async def pulseline_side(args: argparse.Namespace, workdir: Path) -> SideResult:
             pipeline, {h: pushed[h] for h in measured}, {h: arrived[h] for h in measured}
         )
     return SideResult(
-        f"pulseline (load {args.rate:,} + {args.noise:,} samples/s)",
+        f"pulseline{' (store and alert workers)' if args.split else ''} "
+        f"(load {args.rate:,} + {args.noise:,} samples/s)",
         latencies,
         storm,
         seconds,
@@ -310,6 +312,11 @@ def main() -> int:
         "--broker", choices=["kafka", "tansu"], default="kafka", help="pulseline: the broker"
     )
     parser.add_argument("--workers", type=int, default=1, help="pulseline: worker processes")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="pulseline: --workers alert workers and a store worker (worker.roles)",
+    )
     parser.add_argument(
         "--keep", type=Path, help="work in this directory and keep it (the processes' logs)"
     )

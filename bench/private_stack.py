@@ -152,12 +152,15 @@ def private_stack(
     env: Mapping[str, str] | None = None,
     engine: BrokerEngine = "kafka",
     workers: int = 1,
+    split: bool = False,
 ) -> Iterator[Stack]:
     """Start the broker (Apache Kafka, what users run, unless ``engine`` says Tansu),
-    VictoriaMetrics, ``workers`` workers loading ``rules`` and a collector, with the
-    ``PULSELINE_*`` variables of ``env`` on top; stop them all on exit."""
+    VictoriaMetrics, ``workers`` workers loading ``rules`` (``split``: ``workers`` alert
+    workers and one store worker) and a collector, with the ``PULSELINE_*`` variables of
+    ``env`` on top; stop them all on exit. The stack's ``web`` is the first worker's."""
     broker_port, vm_port, collector_port = (free_port() for _ in range(3))
-    web_ports = [free_port() for _ in range(workers)]
+    roles = ["alert"] * workers + ["store"] if split else [None] * workers
+    web_ports = [free_port() for _ in roles]
     broker = f"127.0.0.1:{broker_port}"
     environ = {
         **os.environ,
@@ -187,11 +190,15 @@ def private_stack(
             components.pulseline(
                 "worker",
                 workdir,
-                {**environ, "PULSELINE_WORKER__WEB_PORT": str(port)},
-                name=f"worker-{i}" if workers > 1 else "worker",
+                {
+                    **environ,
+                    "PULSELINE_WORKER__WEB_PORT": str(port),
+                    **({"PULSELINE_WORKER__ROLES": json.dumps([role])} if role else {}),
+                },
+                name=f"worker-{i}" if len(roles) > 1 else "worker",
                 ready_url=f"{web}/metrics",
             )
-            for i, (port, web) in enumerate(zip(web_ports, webs, strict=True))
+            for i, (port, web, role) in enumerate(zip(web_ports, webs, roles, strict=True))
         ]
         starts.append(
             components.pulseline("collect", workdir, environ, ready_url=f"{collector}/health")

@@ -86,7 +86,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from agents.app import create_app, run_worker
     from streams.sinks.storecheck import check_store
 
-    check_store(settings)  # the store named by influx.store, or no start
+    if "store" in settings.worker.roles:
+        check_store(settings)  # the store named by influx.store, or no start
     run_worker(create_app(settings), settings)
     return 0
 

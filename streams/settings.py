@@ -518,12 +518,29 @@ class AlertmanagerSettings(BaseModel):
         return _duration(value)
 
 
+Role = Literal["store", "alert"]
+ROLES: tuple[Role, ...] = ("store", "alert")
+
+
 class WorkerSettings(BaseModel):
     """The Faust worker."""
 
     model_config = _FROZEN
 
-    app_id: str = Field("pulseline", description="Faust app id: the consumer group.")
+    app_id: str = Field(
+        "pulseline",
+        description="Faust app id: the consumer group of workers with both roles; a worker "
+        "with one role joins APP_ID-ROLE (see roles).",
+    )
+    roles: tuple[Role, ...] = Field(
+        ROLES,
+        description="What this worker does: 'store' writes metrics.raw to the database and "
+        "downsamples, 'alert' evaluates the rules and runs the alert manager. Both by "
+        "default. Workers of one role form a consumer group of their own (app_id-store, "
+        "app_id-alert) that reads metrics.raw on its own: run store and alert workers side "
+        "by side (never beside workers with both roles, which would alert twice) so that a "
+        "slow or hung database never holds up an alert, and scale each on its own.",
+    )
     web_host: str = Field("127.0.0.1", description="Bind address of the worker's web server.")
     web_port: int = Field(6066, ge=0, le=65535, description="Port of the worker's web server.")
     data_dir: Path = Field(Path(".pulseline"), description="Directory for worker state.")
@@ -550,6 +567,25 @@ class WorkerSettings(BaseModel):
     @classmethod
     def _parse(cls, value: object) -> float:
         return _duration(value)
+
+    @field_validator("roles")
+    @classmethod
+    def _check_roles(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        if not roles:
+            raise ValueError(f"a worker needs at least one role of {list(ROLES)}")
+        return tuple(r for r in ROLES if r in roles)  # each once, in one order
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group of this worker: ``app_id`` with both roles, else
+        ``app_id-ROLE``.
+
+        >>> WorkerSettings().group_id, WorkerSettings(roles=["alert"]).group_id
+        ('pulseline', 'pulseline-alert')
+        """
+        if self.roles == ROLES:
+            return self.app_id
+        return f"{self.app_id}-{self.roles[0]}"
 
     def group_instance_id(self, hostname: str) -> str | None:
         """The ``group.instance.id`` this worker joins with on ``hostname``; None: dynamic.

@@ -127,7 +127,7 @@ class KafkaLook:
 
     async def group(self) -> tuple[str, list[GroupMember]]:
         """The worker group's state and members."""
-        group_id = self._settings.worker.app_id
+        group_id = self._settings.worker.group_id
         [response] = await self._admin.describe_consumer_groups([group_id])
         error, _, state, _, _, members = response.groups[0][:6]
         if error:
@@ -136,7 +136,7 @@ class KafkaLook:
 
     async def committed(self) -> dict[tuple[str, int], int]:
         """The group's committed offsets, by ``(topic, partition)``."""
-        offsets = await self._admin.list_consumer_group_offsets(self._settings.worker.app_id)
+        offsets = await self._admin.list_consumer_group_offsets(self._settings.worker.group_id)
         return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
 
     async def bounds(self, topics: Sequence[str]) -> dict[tuple[str, int], tuple[int, int]]:
@@ -228,7 +228,7 @@ async def observe(
 ) -> Observation:
     """Look at the cluster once. Kafka out of reach is a problem listed, not an error."""
     topics = settings.topics
-    group_id = settings.worker.app_id
+    group_id = settings.worker.group_id
     problems: list[str] = []
     state = ""
     members: list[GroupMember] = []
