@@ -83,14 +83,16 @@ def start(
     return _ready(launched[0], web)
 
 
-def worker(pipeline: Pipeline, name: str, web: str | None = None) -> ManagedProcess:
+def worker(
+    pipeline: Pipeline, name: str, web: str | None = None, env: dict[str, str] | None = None
+) -> ManagedProcess:
     """A worker of the pipeline, once it holds its partitions (``GET /health`` answers 200).
 
     ``web`` is the base URL of its web server (default: the pipeline's); two workers of one
-    host need two.
+    host need two. ``env`` goes on top of the pipeline's.
     """
     web = web or pipeline.worker_web
-    env = {**pipeline.env, "PULSELINE_WORKER__WEB_PORT": web.rsplit(":", 1)[1]}
+    env = {**pipeline.env, **(env or {}), "PULSELINE_WORKER__WEB_PORT": web.rsplit(":", 1)[1]}
     return _ready(_launch(pipeline, "worker", env, f"{web}/metrics", name), web)
 
 
