@@ -2,13 +2,14 @@
 
 Debian's ``docker-compose`` (1.29) validates and resolves the file (``config``) without an
 engine; the resolved configuration is then checked for what the production stack promises:
-pinned images, no automatic topic creation, healthchecks and ``depends_on`` conditions, a
-worker that scales, secrets only from the environment, buckets and retentions equal to the
+pinned images, no automatic topic creation, healthchecks and ``depends_on`` conditions, alert
+and store workers that scale, each token only where it is used, secrets only from the environment, buckets and retentions equal to the
 settings' tiers. The entry point runs here with a stand-in ``pulseline`` on ``PATH``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -54,8 +55,8 @@ def resolved() -> dict[str, Any]:
 
 def test_config_is_valid_with_the_example_env(resolved: dict[str, Any]) -> None:
     assert set(resolved["services"]) >= {
-        "kafka", "topics", "influxdb", "worker", "collector", "node-exporter", "webhook",
-        "grafana", "demo",
+        "kafka", "topics", "influxdb", "worker", "store-worker", "collector", "node-exporter",
+        "webhook", "grafana", "demo",
     }  # fmt: skip
 
 
@@ -119,15 +120,21 @@ def test_long_running_services_have_healthchecks_and_start_in_order(
             wanted = ("service_completed_successfully" if dependency in one_shots
                       else "service_healthy")  # fmt: skip
             assert condition == {"condition": wanted}, f"{name} -> {dependency}"
-    assert set(services["worker"]["depends_on"]) >= {"topics", "influxdb"}
+    assert set(services["store-worker"]["depends_on"]) >= {"topics", "influxdb"}
+    assert "influxdb" not in services["worker"]["depends_on"]  # alerts run without a database
     assert set(services["grafana"]["depends_on"]) == {"influxdb"}
 
 
-def test_the_worker_scales(resolved: dict[str, Any]) -> None:
-    worker = resolved["services"]["worker"]
+@pytest.mark.parametrize(("name", "roles"), [("worker", ["alert"]), ("store-worker", ["store"])])
+def test_the_workers_of_each_role_scale(
+    resolved: dict[str, Any], name: str, roles: list[str]
+) -> None:
+    worker = resolved["services"][name]
     assert "container_name" not in worker
     assert "ports" not in worker
     assert worker["environment"]["PULSELINE_WORKER__WEB_HOST"] == "0.0.0.0"
+    assert json.loads(worker["environment"]["PULSELINE_WORKER__ROLES"]) == roles
+    assert "PULSELINE_SCRAPE_TARGETS_DIR" in worker["environment"]  # collectors scrape it
 
 
 def test_tokens_reach_only_their_user(resolved: dict[str, Any]) -> None:
@@ -147,11 +154,12 @@ def test_tokens_reach_only_their_user(resolved: dict[str, Any]) -> None:
     influx = {target: source for source, target in volumes("influxdb").items()}
     writer, reader = influx[writer_dir], influx[reader_dir]
     assert writer != reader
+    token_file = Path(services["store-worker"]["environment"]["PULSELINE_INFLUX__TOKEN_FILE"])
+    assert volumes("store-worker")[writer] == str(token_file.parent)
     worker_env = services["worker"]["environment"]
-    token_file = Path(worker_env["PULSELINE_INFLUX__TOKEN_FILE"])
-    assert volumes("worker")[writer] == str(token_file.parent)
     read_file = Path(worker_env["PULSELINE_INFLUX__READ_TOKEN_FILE"])  # its /graph page
     assert volumes("worker")[reader] == str(read_file.parent)
+    assert writer not in volumes("worker") and reader not in volumes("store-worker")
     source = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/influxdb.yml")
                             .read_text())["datasources"][0]  # fmt: skip
     grafana_token = re.fullmatch(r"\$__file\{(.+)\}", source["secureJsonData"]["token"])
@@ -159,7 +167,7 @@ def test_tokens_reach_only_their_user(resolved: dict[str, Any]) -> None:
     assert volumes("grafana")[reader] == str(Path(grafana_token[1]).parent)
     assert writer not in volumes("grafana")
     for name in services:
-        if name not in ("influxdb", "worker", "grafana"):
+        if name not in ("influxdb", "worker", "store-worker", "grafana"):
             assert not {writer, reader} & set(volumes(name)), f"{name} mounts a token"
 
 
