@@ -66,6 +66,7 @@ bench: test-deps
 	$(BIN)/python bench/downsample.py
 	$(BIN)/python bench/alerts.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/notify.py --only pulseline --split
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams agents tests bench
