@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from streams.alertmanager.engine.store import alert_from_dict, alert_to_dict
 from streams.alertmanager.model import Alert, Labels, Status
+
+
+def _told(alert: Alert) -> Alert:
+    """``alert`` without what no receiver sees of it (when pulseline last received it)."""
+    return replace(alert, updated_at=0.0)
 
 
 def idempotency_key(
@@ -75,12 +80,13 @@ class Notification:
         return "firing" if firing else "resolved"
 
     def same_content(self, other: Notification) -> bool:
-        """Whether ``other`` would tell the receiver exactly what this one tells."""
+        """Whether ``other`` would tell the receiver exactly what this one tells: not when
+        pulseline last received an alert (a rule's repeat after a crash, a re-post)."""
         return (
             self.firing == other.firing
             and self.resolved == other.resolved
-            and self.alerts == other.alerts
             and self.group_labels == other.group_labels
+            and list(map(_told, self.alerts)) == list(map(_told, other.alerts))
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -43,6 +43,23 @@ GROUP_KEY = '{}:{alertname="TooHot"}'
 the route's matchers (none: ``{}``), a colon, the group labels."""
 
 
+def ops_config(url: str, group_wait: str = "1s") -> str:
+    """An alertmanager.yml sending every alert to ``url``/ops, grouped by alertname, a group's
+    next notification at most a second after its last."""
+    return f"""
+route:
+  receiver: ops
+  group_by: [alertname]
+  group_wait: {group_wait}
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: ops
+    webhook_configs:
+      - url: {url}/ops
+"""
+
+
 @pytest.fixture
 def receivers() -> Iterator[Callable[..., Receiver]]:
     """Start receivers with ``receivers(answer=...)``; all stop at the end of the test."""

@@ -21,7 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from amstack import Receiver, api, push, receivers, start
+from amstack import Receiver, api, ops_config, push, receivers, start
 from conftest import Pipeline, Tsdb, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,18 +29,6 @@ pytestmark = pytest.mark.integration
 __all__ = ["receivers"]  # the fixture
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / ".pytest-artifacts" / "web-pages"
-CONFIG = """
-route:
-  receiver: ops
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: ops
-    webhook_configs:
-      - url: {url}/ops
-"""
 
 
 def chromium() -> str:
@@ -125,7 +113,7 @@ def test_the_pages_show_the_firing_alert_its_silence_the_rules_and_a_graph(
     pipeline: Pipeline, tsdb: Tsdb, receivers: Callable[..., Receiver]
 ) -> None:
     hook = receivers()
-    start(pipeline, CONFIG.format(url=hook.url))
+    start(pipeline, ops_config(hook.url))
     web = pipeline.worker_web
     push(pipeline, 80.0)
     hook.wait_for(lambda got: len(got) >= 1, "the firing notification")

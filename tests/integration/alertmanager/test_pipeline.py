@@ -26,6 +26,7 @@ from amstack import (
     hosts,
     instant,
     key,
+    ops_config,
     push,
     receivers,
     rule_events,
@@ -38,26 +39,11 @@ pytestmark = pytest.mark.integration
 __all__ = ["receivers"]  # the fixture
 
 
-def config(url: str, group_wait: str = "1s") -> str:
-    return f"""
-route:
-  receiver: ops
-  group_by: [alertname]
-  group_wait: {group_wait}
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: ops
-    webhook_configs:
-      - url: {url}/ops
-"""
-
-
 def test_a_breach_notifies_once_in_alertmanager_format_and_its_resolution_follows(
     pipeline: Pipeline, broker: str, receivers: Callable[..., Receiver]
 ) -> None:
     hook = receivers()
-    start(pipeline, config(hook.url))
+    start(pipeline, ops_config(hook.url))
     push(pipeline, 80.0)
     hook.wait_for(lambda got: len(got) >= 1, "the firing notification")
     push(pipeline, 10.0)
@@ -93,7 +79,7 @@ def test_ten_alerts_within_group_wait_arrive_as_one_notification(
     pipeline: Pipeline, receivers: Callable[..., Receiver]
 ) -> None:
     hook = receivers()
-    start(pipeline, config(hook.url, group_wait="5s"))  # room for a loaded machine
+    start(pipeline, ops_config(hook.url, group_wait="5s"))  # room for a loaded machine
     ten = [f"h{i}" for i in range(10)]
     push(pipeline, 80.0, ten)
     hook.wait_for(lambda got: len(got) >= 1, "the group's first notification")
@@ -111,7 +97,7 @@ def test_a_silence_made_with_amtool_mutes_its_alert(
     pipeline: Pipeline, receivers: Callable[..., Receiver]
 ) -> None:
     hook = receivers()
-    start(pipeline, config(hook.url))
+    start(pipeline, ops_config(hook.url))
     push(pipeline, 80.0, ["h1"])
     hook.wait_for(lambda got: len(got) >= 1, "h1's notification")
     assert hosts(hook.deliveries[0]) == [("h1", "firing")]

@@ -15,7 +15,7 @@ import signal
 from collections.abc import Callable, Iterator
 
 import pytest
-from amstack import Receiver, hosts, push, receivers, start, worker
+from amstack import Receiver, hosts, ops_config, push, receivers, start, worker
 from conftest import Pipeline, Tsdb, wait_for
 
 from streams.stack.processes import free_port
@@ -28,19 +28,6 @@ LOAD_RECORDS = 600
 """Write requests of one sample each during the outage: more records than a worker's stream
 buffer of ``metrics.raw`` holds (``4 * worker.take_records``), so a worker with both roles
 would stop reading for its rule agents."""
-
-CONFIG = """
-route:
-  receiver: ops
-  group_by: [alertname]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: ops
-    webhook_configs:
-      - url: {url}/ops
-"""
 
 
 class Outage:
@@ -76,7 +63,7 @@ def test_an_alert_worker_notifies_while_the_database_hangs(
     receivers: Callable[..., Receiver],
 ) -> None:
     hook = receivers()
-    start(pipeline, CONFIG.format(url=hook.url), {"PULSELINE_WORKER__ROLES": '["alert"]'})
+    start(pipeline, ops_config(hook.url, group_wait="0s"), {"PULSELINE_WORKER__ROLES": '["alert"]'})
     store_web = f"http://127.0.0.1:{free_port()}"
     worker(pipeline, "store-worker", store_web, {"PULSELINE_WORKER__ROLES": '["store"]'})
     push(pipeline, 20.0, ["before"])

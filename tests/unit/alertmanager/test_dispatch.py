@@ -133,6 +133,23 @@ def test_resolved_alert_re_received_after_the_flush_stays() -> None:
     assert group.alerts == {}  # now carried by a flush that succeeded
 
 
+def test_an_alert_received_again_unchanged_keeps_the_pending_key() -> None:
+    # A rule evaluated again after a worker crash announces its firing alert once more (a
+    # repeat); an API client re-posts an alert with a later endsAt. The receiver would be
+    # told the same: the pending notification keeps its key.
+    route = StaticRoute("hook", group_wait=1.0, group_interval=2.0)
+    d = Dispatcher({"hook": [webhook("hook")]})
+    t = Timeline(d, deliver=False)
+    labels = {"alertname": "T", "instance": "a"}
+    t.insert(Alert.create(labels, starts_at=0.0, ends_at=60.0, updated_at=0.0), route)
+    t.advance(1.0)
+    (first,) = d.pending()
+    t.advance(2.5)
+    t.insert(Alert.create(labels, starts_at=0.0, ends_at=90.0, updated_at=2.5), route)
+    t.advance(9.0)  # three flushes after it
+    assert d.pending() == [first] and d.stats.superseded == 0
+
+
 def test_a_down_receiver_keeps_one_key_until_the_content_changes() -> None:
     route = StaticRoute("hook", group_wait=1.0, group_interval=2.0)
     d = Dispatcher({"hook": [webhook("hook")]})
