@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from streams.alertmanager.engine.store import alert_from_dict, alert_to_dict
 from streams.alertmanager.model import Alert, Labels, Status
 
 
-def _told(alert: Alert) -> Alert:
-    """``alert`` without what no receiver sees of it (when pulseline last received it)."""
-    return replace(alert, updated_at=0.0)
+def _told(alert: Alert) -> tuple[Any, ...]:
+    """What a receiver can be told of ``alert``: all but when pulseline last received it."""
+    a = alert
+    return (a.labels, a.annotations, a.starts_at, a.ends_at, a.generator_url, a.timeout)
 
 
 def idempotency_key(
