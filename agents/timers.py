@@ -22,6 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from mode import Service
+
 log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[None]]
@@ -37,10 +39,31 @@ async def run_every(seconds: float, fn: Tick, *, name: str) -> None:
             log.exception("%s failed; it runs again in %.1fs", name, seconds)
 
 
-def every(app: Any, seconds: float, *, name: str) -> Callable[[Tick], Tick]:
-    """Register ``fn`` to run every ``seconds`` in a task of ``app`` (see :func:`run_every`)."""
+class _FromStart(Service):
+    """A timer that runs from the app's start, through its first table recovery."""
+
+    def __init__(self, seconds: float, fn: Tick, name: str) -> None:
+        super().__init__()
+        self._seconds, self._fn, self._name = seconds, fn, name
+
+    async def on_start(self) -> None:
+        self.add_future(run_every(self._seconds, self._fn, name=self._name))
+
+
+def every(
+    app: Any, seconds: float, *, name: str, from_start: bool = False
+) -> Callable[[Tick], Tick]:
+    """Register ``fn`` to run every ``seconds`` in a task of ``app`` (see :func:`run_every`).
+
+    Faust starts an app's tasks once its tables are read back; ``from_start`` runs ``fn``
+    from the app's start instead (a timer that watches the recovery itself).
+    """
 
     def register(fn: Tick) -> Tick:
+        if from_start:
+            app.add_dependency(_FromStart(seconds, fn, name))
+            return fn
+
         async def timer() -> None:
             await run_every(seconds, fn, name=name)
 

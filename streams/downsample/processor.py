@@ -221,6 +221,7 @@ class Downsampler(Generic[T]):
         self._restored.add(p)
         data = self._store.load(p)
         if data is None:
+            log.info("partition %d: no downsampling state saved; starting afresh", p)
             return
         try:
             self.engine.restore(p, data)
