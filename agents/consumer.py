@@ -210,7 +210,12 @@ class LedgerConsumer(AIOKafkaConsumer_):
         return True
 
     def resume_flow(self) -> None:
+        """Let records flow again; the partitions a seek held back too, unless the tables are
+        being read back: Faust resumes the flow to read the changelogs, and an agent given
+        records then would find its state not restored yet (and start afresh)."""
         super().resume_flow()
+        if self.app.in_recovery:
+            return
         held, self._held_back = self._held_back, set()
         if held:
             self.resume_partitions(held & set(self.assignment()))

@@ -125,3 +125,21 @@ async def test_a_record_never_handed_to_the_agent_is_never_committed_past(
         await deliver(ctx, app, tp, range(95, 120))
         await until(lambda: consumer._filter_committable_offsets([tp]).get(tp) == 120, ctx)
     assert hosts(writer) == set(range(31, 120))
+
+
+async def test_the_partitions_a_seek_held_back_stay_paused_while_the_tables_are_read_back(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(settings, raw_writer=CollectingWriter())
+    app.finalize()
+    consumer = app.consumer
+    tp = TP(TOPIC, 1)
+    Edges(consumer, {tp: 7}, monkeypatch)
+    await consumer.perform_seek()  # during a rebalance: the partition is held back
+    assert tp in consumer._paused_partitions
+    app.in_recovery = True
+    consumer.resume_flow()  # Faust's recovery, to read the changelogs
+    assert tp in consumer._paused_partitions
+    app.in_recovery = False
+    consumer.resume_flow()  # the recovery is over
+    assert tp not in consumer._paused_partitions
