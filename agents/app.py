@@ -23,7 +23,7 @@ from agents.downsample import register_downsampler
 from agents.health import worker_health
 from agents.lag import LagCollector
 from agents.raw_sink import register_raw_sink
-from agents.recovery_watch import RecoveryWatch
+from agents.recovery_watch import EVERY_S, RecoveryWatch
 from agents.reload import Reloads
 from agents.restart import Restart
 from agents.rules import register_rules
@@ -123,7 +123,7 @@ def create_app(
     every(app, kafka.loss_check_s, name="broker-watch")(watch.check)
     recovery = RecoveryWatch(app)
     registry.register(recovery)
-    every(app, 5.0, name="recovery-watch", from_start=True)(recovery.check)
+    every(app, EVERY_S, name="recovery-watch", from_start=True)(recovery.check)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

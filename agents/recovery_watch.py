@@ -6,9 +6,9 @@ Faust can lose records of a changelog partition on their way to the recovery (a 
 consumer fetched is dropped when a rebalance or a flow change lands between the fetch and its
 delivery): the consumer's position is already past them, nothing more comes, and the worker
 waits for ever, logging "No event received for active tp". :class:`RecoveryWatch` looks every
-few seconds: a changelog partition still behind, that got nothing for ``stall_s``, is sought
-back to the record after the last one read, and the recovery carries on. Reading a record twice
-is harmless: a changelog holds the newest value of each key, read in order.
+``EVERY_S`` seconds: a changelog partition still behind, that got nothing for ``stall_s``, is
+sought back to the record after the last one read, and the recovery carries on. Reading a
+record twice is harmless: a changelog holds the newest value of each key, read in order.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 STALL_S = 10.0
 """How long a changelog partition still behind may get no record before it is read again."""
+EVERY_S = 5.0
+"""How often a recovery is looked at."""
 
 
 def stalled(
