@@ -5,13 +5,15 @@ Commands::
     pulseline status [--interval S]             redraw every S seconds until Ctrl-C
     pulseline status --once [-o table|json]     one snapshot, rates over --interval
 
-It needs only the settings: the broker (the worker group's offsets and members, the topics'
-sizes, the collectors' heartbeats) and from there every process's ``/metrics``; see
-:mod:`streams.status.probe` for how the processes are found. ``--worker URL`` and
-``--collector URL`` add processes the cluster does not name.
+It needs only the settings: the broker (the offsets and members of every worker group of the
+pipeline, :mod:`streams.status.groups`; the topics' sizes; the collectors' heartbeats) and
+from there every process's ``/metrics``; see :mod:`streams.status.probe` for how the
+processes are found. ``--worker URL`` and ``--collector URL`` add processes the cluster does
+not name.
 
 Exit status of ``--once``: 0, or 1 when something could not be read (Kafka, every worker's
-alert API), listed under the header.
+alert API), listed under the header. A warning listed there (workers with both roles beside
+split workers) does not change it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Consumer lag per partition and who owns each partition, from what Kafka's admin API says.
 
-The worker group's committed offset of a partition is the next record it will read; the end
+A worker group's committed offset of a partition is the next record it will read; the end
 offset is the next record a producer will write. Their difference is the lag: records in
 Kafka that no worker has finished yet (while the database is down, it is the backlog Kafka
 holds). Two cases need a word rather than a number:
@@ -11,9 +11,9 @@ holds). Two cases need a word rather than a number:
   is data lost. The row says how many.
 
 Example:
-    >>> offsets = [PartitionOffsets("metrics.raw", 0, start=0, end=50, committed=20),
-    ...            PartitionOffsets("metrics.raw", 1, start=0, end=7, committed=None)]
-    >>> owner = GroupMember("m-1", "faust", "/10.0.0.5", "http://10.0.0.5:6066",
+    >>> offsets = [PartitionOffsets("pulseline", "metrics.raw", 0, start=0, end=50, committed=20),
+    ...            PartitionOffsets("pulseline", "metrics.raw", 1, start=0, end=7, committed=None)]
+    >>> owner = GroupMember("pulseline", "m-1", "faust", "/10.0.0.5", "http://10.0.0.5:6066",
     ...                     frozenset({("metrics.raw", 0)}))
     >>> [(r.partition, r.lag, r.owner) for r in lag_rows(offsets, [owner])]
     [(0, 30, 'http://10.0.0.5:6066'), (1, 7, None)]
@@ -38,9 +38,10 @@ UNROUTABLE_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 @dataclass(frozen=True, slots=True)
 class PartitionOffsets:
-    """What Kafka knows about one partition for the worker group.
+    """What Kafka knows about one partition for one worker group.
 
     Attributes:
+        group: the consumer group.
         topic: the topic.
         partition: the partition number.
         start: the log's first offset (older records were deleted by retention).
@@ -48,6 +49,7 @@ class PartitionOffsets:
         committed: the group's committed offset (the next record it reads); None if never.
     """
 
+    group: str
     topic: str
     partition: int
     start: int
@@ -57,9 +59,10 @@ class PartitionOffsets:
 
 @dataclass(frozen=True, slots=True)
 class GroupMember:
-    """One consumer of the worker group, as the group coordinator describes it.
+    """One consumer of a worker group, as the group coordinator describes it.
 
     Attributes:
+        group: the consumer group it is a member of.
         member_id: Kafka's member id.
         client_id: the client id the consumer gave.
         host: the address the broker sees the consumer at (Kafka writes ``/10.0.0.5``).
@@ -67,6 +70,7 @@ class GroupMember:
         assigned: the ``(topic, partition)`` pairs assigned to it.
     """
 
+    group: str
     member_id: str
     client_id: str
     host: str
@@ -81,9 +85,10 @@ class GroupMember:
 
 @dataclass(frozen=True, slots=True)
 class LagRow:
-    """One partition's lag and owner.
+    """One partition's lag and owner in one group.
 
     Attributes:
+        group: the consumer group.
         topic: the topic.
         partition: the partition number.
         end: the end offset.
@@ -94,6 +99,7 @@ class LagRow:
         note: what is unusual about the partition, or empty.
     """
 
+    group: str
     topic: str
     partition: int
     end: int
@@ -106,9 +112,10 @@ class LagRow:
 
 @dataclass(frozen=True, slots=True)
 class TopicLag:
-    """A topic's lag over its partitions.
+    """A topic's lag over its partitions, in one group.
 
     Attributes:
+        group: the consumer group.
         topic: the topic.
         partitions: how many partitions it has.
         lag: the sum of the partitions' lag.
@@ -117,6 +124,7 @@ class TopicLag:
         lost: records retention deleted before the group finished them.
     """
 
+    group: str
     topic: str
     partitions: int
     lag: int
@@ -129,9 +137,9 @@ def lag_row(offsets: PartitionOffsets, owner: str | None) -> LagRow:
     """The lag of one partition (see the module's notes for the two special cases).
 
     Example:
-        >>> lag_row(PartitionOffsets("t", 0, start=100, end=150, committed=40), None).lost
+        >>> lag_row(PartitionOffsets("g", "t", 0, start=100, end=150, committed=40), None).lost
         60
-        >>> lag_row(PartitionOffsets("t", 0, start=0, end=10, committed=25), None).lag
+        >>> lag_row(PartitionOffsets("g", "t", 0, start=0, end=10, committed=25), None).lag
         0
     """
     o = offsets
@@ -145,37 +153,40 @@ def lag_row(offsets: PartitionOffsets, owner: str | None) -> LagRow:
         note = "committed offset is past the end: the topic lost records or was recreated"
     else:
         lag, lost, note = o.end - o.committed, 0, ""
-    return LagRow(o.topic, o.partition, o.end, o.committed, lag, owner, lost, note)
+    return LagRow(o.group, o.topic, o.partition, o.end, o.committed, lag, owner, lost, note)
 
 
 def lag_rows(offsets: Iterable[PartitionOffsets], members: Iterable[GroupMember]) -> list[LagRow]:
-    """One row per partition, sorted by topic and partition, with the owner of each."""
-    owners = {tp: member.name for member in members for tp in member.assigned}
-    rows = [lag_row(o, owners.get((o.topic, o.partition))) for o in offsets]
-    return sorted(rows, key=lambda r: (r.topic, r.partition))
+    """One row per partition and group, sorted by group, topic and partition, with the owner
+    of each: the member of that group the partition is assigned to."""
+    owners = {(m.group, *tp): m.name for m in members for tp in m.assigned}
+    rows = [lag_row(o, owners.get((o.group, o.topic, o.partition))) for o in offsets]
+    return sorted(rows, key=lambda r: (r.group, r.topic, r.partition))
 
 
 def topic_lags(rows: Sequence[LagRow]) -> list[TopicLag]:
-    """The rows summed per topic, in the rows' order.
+    """The rows summed per group and topic, in the rows' order.
 
     Example:
-        >>> rows = [LagRow("t", 0, 9, 4, 5, "w1", 0, ""), LagRow("t", 1, 3, 0, 3, None, 0, "")]
+        >>> rows = [LagRow("g", "t", 0, 9, 4, 5, "w1", 0, ""),
+        ...         LagRow("g", "t", 1, 3, 0, 3, None, 0, "")]
         >>> topic_lags(rows)
-        [TopicLag(topic='t', partitions=2, lag=8, max_lag=5, unowned=1, lost=0)]
+        [TopicLag(group='g', topic='t', partitions=2, lag=8, max_lag=5, unowned=1, lost=0)]
     """
-    by_topic: dict[str, list[LagRow]] = {}
+    by_topic: dict[tuple[str, str], list[LagRow]] = {}
     for row in rows:
-        by_topic.setdefault(row.topic, []).append(row)
+        by_topic.setdefault((row.group, row.topic), []).append(row)
     return [
         TopicLag(
+            group,
             topic,
-            len(group),
-            sum(r.lag for r in group),
-            max(r.lag for r in group),
-            sum(1 for r in group if r.owner is None),
-            sum(r.lost for r in group),
+            len(topic_rows),
+            sum(r.lag for r in topic_rows),
+            max(r.lag for r in topic_rows),
+            sum(1 for r in topic_rows if r.owner is None),
+            sum(r.lost for r in topic_rows),
         )
-        for topic, group in by_topic.items()
+        for (group, topic), topic_rows in by_topic.items()
     ]
 
 
@@ -225,15 +236,15 @@ def worker_url(user_data: bytes, host: str) -> str | None:
 
 
 def group_member(
-    member_id: str, client_id: str, host: str, metadata: bytes, assignment: bytes
+    group: str, member_id: str, client_id: str, host: str, metadata: bytes, assignment: bytes
 ) -> GroupMember:
-    """A member of a consumer group from the fields of Kafka's DescribeGroups answer.
+    """A member of ``group`` from the fields of Kafka's DescribeGroups answer.
 
     ``metadata`` and ``assignment`` are in Kafka's consumer protocol; either is empty while
     the group rebalances, and then the member has no URL or no partitions yet.
 
     Example:
-        >>> member = group_member("m-1", "faust-0.15", "/10.0.0.5", b"", b"")
+        >>> member = group_member("pulseline", "m-1", "faust-0.15", "/10.0.0.5", b"", b"")
         >>> member.name, member.assigned
         ('faust-0.15@10.0.0.5', frozenset())
     """
@@ -248,4 +259,4 @@ def group_member(
             assigned = frozenset((topic, p) for topic, parts in decoded.assignment for p in parts)
     except (struct.error, ValueError):  # not the consumer protocol: show what is known
         pass
-    return GroupMember(member_id, client_id, host, url, assigned)
+    return GroupMember(group, member_id, client_id, host, url, assigned)

@@ -1,4 +1,4 @@
-"""What one look at a cluster found: Kafka's offsets and group, each process's ``/metrics``.
+"""What one look at a cluster found: Kafka's offsets and groups, each process's ``/metrics``.
 
 :mod:`streams.status.probe` fills an :class:`Observation` from the network; everything after
 that (:mod:`streams.status.report`) is plain computation on two of them, so it is tested
@@ -17,10 +17,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from streams.settings import Role
 from streams.status.exposition import Metrics
 from streams.status.lag import GroupMember, PartitionOffsets
 
 ProcessKind = Literal["worker", "collector"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGroup:
+    """One consumer group of the pipeline's workers, as its coordinator describes it.
+
+    Attributes:
+        group: its id.
+        roles: the roles of the workers that join it: both for ``worker.app_id``, one for
+            ``APP_ID-store`` and ``APP_ID-alert``.
+        state: the coordinator's word for it (``Stable``, ``Empty``, ...); empty if unknown.
+    """
+
+    group: str
+    roles: tuple[Role, ...]
+    state: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +101,13 @@ class Observation:
     Attributes:
         at: when (seconds on a monotonic clock: only differences are used).
         wall: when, as a Unix time.
-        group: the worker group's id.
-        group_state: the coordinator's word for the group (``Stable``, ``Empty``, ...).
-        offsets: every partition the group consumes, with its offsets.
-        members: the group's members and their assignments.
-        held: records held by each topic the group does not consume (dead-letter and late
-            topics): end offset minus log start, summed over partitions.
+        group: the worker group of the settings (``worker.group_id``).
+        groups: the worker groups looked at, by id: those of the pipeline the broker knows,
+            else the settings' one (see :mod:`streams.status.groups`).
+        offsets: every partition each group consumes, with its offsets.
+        members: every group's members and their assignments.
+        held: records held by each topic no group consumes (dead-letter and late topics):
+            end offset minus log start, summed over partitions.
         scrapes: every worker's and collector's metrics.
         collector_members: the collectors live in the members topic's heartbeats.
         alerts: the alerts of ``GET /api/v2/alerts`` (Alertmanager's API v2 objects).
@@ -99,7 +117,7 @@ class Observation:
     at: float
     wall: float
     group: str
-    group_state: str = ""
+    groups: tuple[WorkerGroup, ...] = ()
     offsets: tuple[PartitionOffsets, ...] = ()
     members: tuple[GroupMember, ...] = ()
     held: Mapping[str, int] = field(default_factory=dict)

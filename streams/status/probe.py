@@ -4,10 +4,13 @@ Everything here is I/O; what it finds goes into an
 :class:`~streams.status.observation.Observation` unjudged, with whatever could not be read
 listed in ``problems`` (the view shows a cluster half up as half up, it does not fail).
 
+The worker groups looked at are those of the pipeline the broker knows, ``worker.app_id``
+and its store and alert groups, else the settings' group (:mod:`streams.status.groups`).
 Where the processes are comes from the settings and from the cluster itself:
 
-- workers: the web address each Faust worker announces in its group metadata; the settings'
-  ``worker.web_host:web_port`` when the group has none; plus any ``--worker URL``;
+- workers: the web address each Faust worker announces in its group metadata, in any of
+  those groups; the settings' ``worker.web_host:web_port`` when none announces one; plus any
+  ``--worker URL``;
 - collectors: ``collector.listen`` from the settings, every live member of the members topic
   whose id is ``HOST:PORT`` (the default id), plus any ``--collector URL``.
 
@@ -19,23 +22,28 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from streams.alertmanager.api.client import AlertmanagerClient, ClientError
-from streams.collector.membership import MemberTable
 from streams.errors import PulselineError
 from streams.settings import Settings
 from streams.status.exposition import ExpositionError, Metrics
-from streams.status.lag import GroupMember, PartitionOffsets, group_member, shows_lag
-from streams.status.observation import CollectorPage, Observation, ProcessKind, Scrape
+from streams.status.groups import pipeline_groups, shown_groups
+from streams.status.kafka import KafkaLook
+from streams.status.lag import GroupMember, PartitionOffsets, shows_lag
+from streams.status.observation import (
+    CollectorPage,
+    Observation,
+    ProcessKind,
+    Scrape,
+    WorkerGroup,
+)
 
 HTTP_TIMEOUT_S = 5.0
 """Longest wait for one process's page."""
@@ -71,7 +79,7 @@ class Targets:
     Attributes:
         workers: worker URLs always read (``--worker``).
         collectors: collector URLs always read (``--collector``).
-        default_worker: read when the group names no worker: the settings' address.
+        default_worker: read when no group names a worker: the settings' address.
         default_collector: the settings' collector address.
     """
 
@@ -92,95 +100,6 @@ class Targets:
             reachable(f"{worker.web_host}:{worker.web_port}"),
             reachable(settings.collector.listen),
         )
-
-
-class KafkaLook:
-    """Reads the worker group, its offsets and the topics' sizes with one admin client."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        kafka = settings.kafka
-        self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=kafka.bootstrap_servers,
-            request_timeout_ms=int(kafka.request_timeout_s * 1000),
-        )
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=kafka.bootstrap_servers,
-            enable_auto_commit=False,
-            request_timeout_ms=int(kafka.request_timeout_s * 1000),
-        )
-
-    async def __aenter__(self) -> KafkaLook:
-        try:
-            await self._admin.start()
-            await self._consumer.start()
-        except (KafkaError, OSError) as exc:
-            await self.__aexit__()
-            raise PulselineError(
-                f"cannot reach Kafka at {self._settings.kafka.broker}: {exc}"
-            ) from None
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.stop()
-        await self._admin.close()
-
-    async def group(self) -> tuple[str, list[GroupMember]]:
-        """The worker group's state and members."""
-        group_id = self._settings.worker.group_id
-        [response] = await self._admin.describe_consumer_groups([group_id])
-        error, _, state, _, _, members = response.groups[0][:6]
-        if error:
-            raise PulselineError(f"group {group_id!r}: DescribeGroups answered error {error}")
-        return state, [group_member(*m[:5]) for m in members]
-
-    async def committed(self) -> dict[tuple[str, int], int]:
-        """The group's committed offsets, by ``(topic, partition)``."""
-        offsets = await self._admin.list_consumer_group_offsets(self._settings.worker.group_id)
-        return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
-
-    async def bounds(self, topics: Sequence[str]) -> dict[tuple[str, int], tuple[int, int]]:
-        """The log start and end offsets of every partition of ``topics`` that exist."""
-        await self._consumer._client.force_metadata_update()
-        tps = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        if not tps:
-            return {}
-        starts = await self._consumer.beginning_offsets(tps)
-        ends = await self._consumer.end_offsets(tps)
-        return {(tp.topic, tp.partition): (starts[tp], ends[tp]) for tp in tps}
-
-    async def heartbeats(self, topic: str, timeout_s: float) -> tuple[str, ...]:
-        """The collectors live in the members topic: a heartbeat younger than ``timeout_s``
-        (by the records' timestamps) and no ``leaving`` after it."""
-        tp = TopicPartition(topic, 0)
-        reader = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka.bootstrap_servers, enable_auto_commit=False
-        )
-        await reader.start()
-        try:
-            reader.assign([tp])
-            now_ms = time.time() * 1000
-            found = await reader.offsets_for_times({tp: int(now_ms - timeout_s * 1000)})
-            end = (await reader.end_offsets([tp]))[tp]
-            if found.get(tp) is None:
-                return ()
-            reader.seek(tp, found[tp].offset)
-            table = MemberTable(timeout_s)
-            while await reader.position(tp) < end:
-                batch = await reader.getmany(tp, timeout_ms=1000)
-                for message in batch.get(tp, []):
-                    try:
-                        beat = orjson.loads(message.value or b"")
-                        table.saw(str(beat["member"]), str(beat["state"]), message.timestamp / 1000)
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        continue
-            return tuple(sorted(table.live(now_ms / 1000)))
-        finally:
-            await reader.stop()
 
 
 async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, bytes]:
@@ -228,26 +147,34 @@ async def observe(
 ) -> Observation:
     """Look at the cluster once. Kafka out of reach is a problem listed, not an error."""
     topics = settings.topics
-    group_id = settings.worker.group_id
+    configured = settings.worker.group_id
+    candidates = pipeline_groups(settings.worker)
     problems: list[str] = []
-    state = ""
+    groups: list[WorkerGroup] = []
     members: list[GroupMember] = []
     offsets: list[PartitionOffsets] = []
     held: dict[str, int] = {}
     live: tuple[str, ...] = ()
     set_aside = [topics.dlq(topics.raw), topics.late]
+    leave_out = {*set_aside, topics.members}
     try:
         async with KafkaLook(settings) as kafka:
-            state, members = await kafka.group()
-            committed = await kafka.committed()
-            consumed = {t for t, _ in committed} | {t for m in members for t, _ in m.assigned}
-            consumed = {t for t in consumed if shows_lag(t, group_id)}
-            consumed = (consumed | {topics.raw}) - {*set_aside, topics.members}
-            bounds = await kafka.bounds(sorted(consumed) + set_aside)
+            shown = shown_groups(candidates, await kafka.known_groups(), configured)
+            committed: dict[str, dict[tuple[str, int], int]] = {}
+            consumed: dict[str, set[str]] = {}
+            for group_id, roles in shown.items():
+                state, found = await kafka.group(group_id)
+                groups.append(WorkerGroup(group_id, roles, state))
+                members += found
+                committed[group_id] = await kafka.committed(group_id)
+                consumed[group_id] = _consumed(group_id, committed[group_id], found, topics.raw)
+                consumed[group_id] -= leave_out
+            bounds = await kafka.bounds(sorted(set().union(*consumed.values())) + set_aside)
             offsets = [
-                PartitionOffsets(t, p, start, end, committed.get((t, p)))
+                PartitionOffsets(g, t, p, start, end, committed[g].get((t, p)))
+                for g in shown
                 for (t, p), (start, end) in sorted(bounds.items())
-                if t in consumed
+                if t in consumed[g]
             ]
             for t in set_aside:
                 held[t] = sum(e - s for (topic, _), (s, e) in bounds.items() if topic == t)
@@ -275,8 +202,9 @@ async def observe(
     return Observation(
         at=clock(),
         wall=wall(),
-        group=group_id,
-        group_state=state,
+        group=configured,
+        # Kafka not read: the settings' group, its state unknown.
+        groups=tuple(groups) or (WorkerGroup(configured, candidates[configured]),),
         offsets=tuple(offsets),
         members=tuple(members),
         held=held,
@@ -285,6 +213,15 @@ async def observe(
         alerts=alerts,
         problems=tuple(problems),
     )
+
+
+def _consumed(
+    group: str, committed: Iterable[tuple[str, int]], members: Iterable[GroupMember], raw: str
+) -> set[str]:
+    """The topics whose lag ``group``'s rows show: those it committed offsets of or is
+    assigned, less Faust's own (see :func:`~streams.status.lag.shows_lag`), and ``raw``."""
+    topics = {t for t, _ in committed} | {t for m in members for t, _ in m.assigned}
+    return {t for t in topics if shows_lag(t, group)} | {raw}
 
 
 def _one_per_collector(scrapes: Sequence[Scrape]) -> tuple[Scrape, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streams.status.exposition import Metrics
+from streams.status.lag import PartitionOffsets
 from streams.status.observation import Observation, ProcessKind
 
 
@@ -84,23 +85,51 @@ def cluster_total(after: Observation, kind: ProcessKind, read: Reading) -> float
     return sum(known) if known else None
 
 
-def offsets_rate(
-    before: Observation | None, after: Observation, topic: str, committed: bool
+def records_in_rate(before: Observation | None, after: Observation, topic: str) -> float | None:
+    """Records per second written to ``topic`` (its end offsets) between two observations;
+    None without an earlier one."""
+    return _offsets_rate(before, after, lambda o: o.end if o.topic == topic else None)
+
+
+def records_done_rate(
+    before: Observation | None, after: Observation, topic: str, group: str
 ) -> float | None:
-    """Records per second written to ``topic`` (end offsets), or finished by the group
-    (``committed``), between two observations; None without an earlier one."""
+    """Records of ``topic`` per second ``group`` finished (its committed offsets) between two
+    observations; None without an earlier one.
+
+    Example:
+        >>> from streams.status.lag import PartitionOffsets
+        >>> def look(at, store, alert):
+        ...     return Observation(at, at, "g", offsets=(
+        ...         PartitionOffsets("g-store", "raw", 0, 0, end=90, committed=store),
+        ...         PartitionOffsets("g-alert", "raw", 0, 0, end=90, committed=alert)))
+        >>> records_done_rate(look(0.0, 10, 10), look(2.0, 10, 90), "raw", "g-alert")
+        40.0
+    """
+    return _offsets_rate(
+        before, after, lambda o: o.committed if (o.topic, o.group) == (topic, group) else None
+    )
+
+
+def _offsets_rate(
+    before: Observation | None,
+    after: Observation,
+    position: Callable[[PartitionOffsets], int | None],
+) -> float | None:
+    """Offsets moved forward per second, summed over the partitions ``position`` reads an
+    offset of (it answers None for the others)."""
     if before is None or after.at <= before.at:
         return None
 
-    def position(observation: Observation) -> dict[int, int]:
+    def positions(observation: Observation) -> dict[int, int]:
         out: dict[int, int] = {}
         for o in observation.offsets:
-            value = o.committed if committed else o.end
-            if o.topic == topic and value is not None:
+            value = position(o)
+            if value is not None:
                 out[o.partition] = value
         return out
 
-    old, new = position(before), position(after)
+    old, new = positions(before), positions(after)
     if not new:
         return None
     moved = sum(max(0, value - old.get(partition, value)) for partition, value in new.items())

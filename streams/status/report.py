@@ -1,17 +1,20 @@
 """The rows of ``pulseline status``, computed from two observations of a cluster.
 
 Counters become rates between the two observations (:mod:`streams.status.rates`); offsets
-become lag (:mod:`streams.status.lag`); everything else is read from the newer one. With a
-single observation (``before`` None) every rate is unknown (None), never a made-up 0.
+become lag per group (:mod:`streams.status.lag`, :mod:`streams.status.groups`); everything
+else is read from the newer one. With a single observation (``before`` None) every rate is
+unknown (None), never a made-up 0.
 
 Example:
     >>> from streams.status.lag import PartitionOffsets
-    >>> seen = Observation(0.0, 0.0, "pulseline", "Empty",
-    ...     offsets=(PartitionOffsets("metrics.raw", 0, 0, end=12, committed=5),))
+    >>> from streams.status.observation import WorkerGroup
+    >>> seen = Observation(0.0, 0.0, "pulseline", (WorkerGroup("pulseline", ("store", "alert"),
+    ...     "Empty"),), offsets=(PartitionOffsets("pulseline", "metrics.raw", 0, 0, end=12,
+    ...     committed=5),))
     >>> status = build_status(None, seen, Layout("metrics.raw", ("raw",), ("metrics.raw.dlq",),
     ...     "metrics.late"))
-    >>> status.topics[0].lag, status.partitions[0].owner
-    (7, None)
+    >>> status.topics[0].lag, status.partitions[0].owner, status.group_state
+    (7, None, 'Empty')
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from streams.status.exposition import Metrics
+from streams.status.groups import GroupRow, group_rows, mixed_roles
 from streams.status.lag import LagRow, TopicLag, lag_rows, topic_lags
 from streams.status.observation import Observation
 from streams.status.rates import (
     Reading,
     cluster_rate,
     cluster_total,
-    offsets_rate,
     process_rate,
+    records_in_rate,
 )
 
 TIER_COUNTERS = {
@@ -117,6 +121,8 @@ class WorkerRow:
 
     Attributes:
         url: its web address.
+        group: the worker group it is a member of; None if it is in none (a ``--worker``, or
+            the settings' address when no worker announces one).
         up: whether its ``/metrics`` answered.
         partitions: partitions of the raw topic assigned to it.
         series: series with downsampling window state on it.
@@ -124,6 +130,7 @@ class WorkerRow:
     """
 
     url: str
+    group: str | None
     up: bool
     partitions: int
     series: float | None
@@ -149,11 +156,19 @@ class AlertRow:
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    """Everything ``pulseline status`` shows. ``None`` means unknown, not zero."""
+    """Everything ``pulseline status`` shows. ``None`` means unknown, not zero.
+
+    ``groups`` are the worker groups looked at; ``group`` and ``group_state`` are the
+    settings' group and its state (empty when it is not among ``groups``). ``members``,
+    ``partitions`` and ``topics`` are those of every group, each row naming its group.
+    ``records_done_per_s`` is the slowest group's; ``groups`` has each one's. ``warnings``
+    say what is wrong with what was read (``problems``: what could not be read).
+    """
 
     wall: float
     group: str
     group_state: str
+    groups: list[GroupRow]
     members: list[str]
     partitions: list[LagRow]
     topics: list[TopicLag]
@@ -170,6 +185,7 @@ class Status:
     late_samples: float | None
     late_topic_records: int | None
     problems: list[str]
+    warnings: list[str]
 
     def to_json(self) -> dict[str, Any]:
         """The status as plain data (``--once -o json``)."""
@@ -250,14 +266,17 @@ def collector_rows(before: Observation | None, after: Observation) -> list[Colle
 
 
 def worker_rows(after: Observation, raw: str) -> list[WorkerRow]:
-    """One row per worker read, with the raw topic's partitions the group assigns it."""
+    """One row per worker read, with its group and the raw topic's partitions it is assigned."""
     owned: dict[str, int] = {}
+    groups: dict[str, str] = {}
     for member in after.members:
         count = sum(1 for topic, _ in member.assigned if topic == raw)
         owned[member.name] = owned.get(member.name, 0) + count
+        groups.setdefault(member.name, member.group)
     return [
         WorkerRow(
             scrape.url,
+            groups.get(scrape.url),
             scrape.metrics is not None,
             owned.get(scrape.url, 0),
             _series(scrape.metrics),
@@ -287,17 +306,20 @@ def alert_rows(after: Observation) -> list[AlertRow]:
 def build_status(before: Observation | None, after: Observation, layout: Layout) -> Status:
     """The status shown for ``after``, with rates since ``before`` (None: no rates)."""
     partitions = lag_rows(after.offsets, after.members)
+    groups = group_rows(before, after, layout.raw)
+    done = [g.records_done_per_s for g in groups if g.records_done_per_s is not None]
     late = cluster_total(after, "worker", _metric("pulseline_downsample_late_total"))
     future = cluster_total(after, "worker", _metric("pulseline_downsample_future_total"))
     return Status(
         wall=after.wall,
         group=after.group,
-        group_state=after.group_state,
+        group_state=next((g.state for g in after.groups if g.group == after.group), ""),
+        groups=groups,
         members=sorted(member.name for member in after.members),
         partitions=partitions,
         topics=topic_lags(partitions),
-        records_in_per_s=offsets_rate(before, after, layout.raw, committed=False),
-        records_done_per_s=offsets_rate(before, after, layout.raw, committed=True),
+        records_in_per_s=records_in_rate(before, after, layout.raw),
+        records_done_per_s=min(done) if done else None,
         samples_stored_per_s=cluster_rate(
             before, after, "worker", _metric("pulseline_sink_samples_total", tier=layout.tiers[0])
         ),
@@ -311,4 +333,5 @@ def build_status(before: Observation | None, after: Observation, layout: Layout)
         late_samples=None if late is None and future is None else (late or 0) + (future or 0),
         late_topic_records=after.held.get(layout.late),
         problems=list(after.problems),
+        warnings=mixed_roles(groups),
     )

@@ -2,6 +2,9 @@
 
 One function per section, each a rich table; :func:`render` stacks them. Unknown numbers
 show as ``-`` (a process that did not answer, a rate with one observation), never as 0.
+With one worker group the view does not name the group in its rows; with several (store and
+alert workers), the partitions of each group are a table of their own and the lag and
+worker rows have a ``group`` column.
 
 Example:
     >>> from rich.console import Console
@@ -57,27 +60,45 @@ def _state(up: bool, error: str) -> Text:
     return Text(cut, style="red")
 
 
+def several_groups(status: Status) -> bool:
+    """Whether the status has more than one worker group (its rows then name theirs)."""
+    return len(status.groups) > 1
+
+
+def _group(name: str, state: str, members: int) -> str:
+    return f"{name} ({state or 'unknown'}, {members} member{'s' if members != 1 else ''})"
+
+
 def header(status: Status) -> Text:
-    """The first line: the group, its state and members, the time, and any problem."""
+    """The first line: each group, its state and members, the time; then any problem and
+    warning."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.wall))
+    groups = [_group(g.group, g.state, len(g.members)) for g in status.groups] or [
+        _group(status.group, status.group_state, len(status.members))
+    ]
     text = Text.assemble(
         ("pulseline status", "bold"),
-        f"  {when}  group {status.group} ({status.group_state or 'unknown'}, "
-        f"{len(status.members)} member{'s' if len(status.members) != 1 else ''})  ",
+        f"  {when}  group{'s' if len(groups) > 1 else ''} {', '.join(groups)}  ",
         (f"{status.firing} firing", "bold red" if status.firing else "green"),
     )
-    for problem in status.problems:
+    for problem in [*status.problems, *status.warnings]:
         text.append(f"\n! {problem}", style="yellow")
     return text
 
 
-def partitions_table(status: Status, topic: str) -> Table:
-    """Each partition of ``topic``: offsets, lag and owner."""
-    table = _table(
-        f"Consumer lag of {topic}", "partition>", "end>", "committed>", "lag>", "owner", ""
-    )
+def partitions_tables(status: Status, topic: str) -> list[Table]:
+    """Each partition of ``topic``: offsets, lag and owner; a table per group if several."""
+    if not several_groups(status):
+        return [partitions_table(status, topic)]
+    return [partitions_table(status, topic, g.group) for g in status.groups]
+
+
+def partitions_table(status: Status, topic: str, group: str | None = None) -> Table:
+    """Each partition of ``topic`` in ``group``, named in the title (None: every group's)."""
+    title = f"Consumer lag of {topic}" + (f", group {group}" if group else "")
+    table = _table(title, "partition>", "end>", "committed>", "lag>", "owner", "")
     for row in status.partitions:
-        if row.topic == topic:
+        if row.topic == topic and group in (None, row.group):
             table.add_row(
                 str(row.partition),
                 number(row.end),
@@ -90,10 +111,13 @@ def partitions_table(status: Status, topic: str) -> Table:
 
 
 def topics_table(status: Status) -> Table:
-    """Every topic the worker group consumes, its lag summed."""
-    table = _table("Lag by topic", "topic", "partitions>", "lag>", "max>", "unowned>", "lost>")
+    """Every topic a worker group consumes, its lag summed; by group and topic if several."""
+    grouped = several_groups(status)
+    columns = ("topic", "partitions>", "lag>", "max>", "unowned>", "lost>")
+    table = _table("Lag by topic", *(("group", *columns) if grouped else columns))
     for t in status.topics:
         table.add_row(
+            *((t.group,) if grouped else ()),
             t.topic,
             str(t.partitions),
             number(t.lag),
@@ -105,11 +129,12 @@ def topics_table(status: Status) -> Table:
 
 
 def flow_table(status: Status) -> Table:
-    """Records in and out of the raw topic, samples stored, series held."""
+    """Records in and out of the raw topic (out: the slowest group's), samples stored, series
+    held."""
     table = _table(
         "Flow",
         "records in/s>",
-        "records done/s>",
+        "records done/s (slowest group)>" if several_groups(status) else "records done/s>",
         "samples stored/s>",
         "active series>",
         "rule series>",
@@ -174,11 +199,15 @@ def collectors_table(status: Status) -> Table:
 
 
 def workers_table(status: Status) -> Table:
-    """Every worker, the partitions of the raw topic it holds, and whether it answers."""
-    table = _table("Workers", "worker", "raw partitions>", "series>", "state")
+    """Every worker, the partitions of the raw topic it holds, and whether it answers; with
+    several groups, the group of each."""
+    grouped = several_groups(status)
+    columns = ("raw partitions>", "series>", "state")
+    table = _table("Workers", *(("worker", "group", *columns) if grouped else ("worker", *columns)))
     for row in status.workers:
         table.add_row(
             row.url,
+            *((row.group or "-",) if grouped else ()),
             str(row.partitions),
             number(row.series),
             _state(row.up, row.error),
@@ -211,7 +240,7 @@ def render(status: Status, raw: str) -> RenderableType:
     """The whole view: header, lag, flow, tiers, collectors, workers, alerts, set-asides."""
     return Group(
         header(status),
-        partitions_table(status, raw),
+        *partitions_tables(status, raw),
         topics_table(status),
         flow_table(status),
         tiers_table(status.tiers),

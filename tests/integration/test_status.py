@@ -1,5 +1,6 @@
 """``pulseline status --once`` against real processes: owners while the worker runs, the real
-lag once it is stopped and records keep coming, a firing alert, the collector's rates.
+lag once it is stopped and records keep coming, a firing alert, the collector's rates, and
+the groups of both kinds of worker once a store worker joins.
 
 The expected lag is not the tool's own reading: it comes from a plain consumer's end offsets
 and the group's committed offsets read here with the admin client directly."""
@@ -20,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from conftest import Pipeline, Tsdb, wait_for
 
 from streams.alertmanager.api.client import AlertmanagerClient
+from streams.stack import components
 from streams.stack.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -145,6 +147,44 @@ def test_status_shows_owners_then_the_real_lag_after_the_worker_stopped(
     for partition, lag in expected.items():
         assert table[partition][3] == f"{lag:,}"
         assert table[partition][4] == "unassigned"
+
+    # A store worker joins a group of its own; status, its settings unchanged, shows both
+    # groups: the stopped one with its lag, the store group's partitions owned and done.
+    store_port = free_port()
+    store_web = f"http://127.0.0.1:{store_port}"
+    store_env = {
+        **pipeline.env,
+        "PULSELINE_WORKER__ROLES": '["store"]',
+        "PULSELINE_WORKER__WEB_PORT": str(store_port),
+    }
+    store = components.pulseline(
+        "worker", pipeline.workdir, store_env, name="store-worker", ready_url=f"{store_web}/metrics"
+    )
+    pipeline.processes.append(store)
+    store.start().wait_ready(60)
+    store_group = f"{group}-store"
+
+    def split_settled() -> bool:
+        rows = [
+            r
+            for r in status_json(pipeline)["partitions"]
+            if (r["group"], r["topic"]) == (store_group, raw)
+        ]
+        return len(rows) == 4 and all(r["owner"] == store_web and r["lag"] == 0 for r in rows)
+
+    wait_for(split_settled, 90, "the store group's partitions owned and done", every=2)
+    document = status_json(pipeline)
+    assert [(g["group"], g["state"], g["members"]) for g in document["groups"]] == [
+        (group, "Empty", []),
+        (store_group, "Stable", [store_web]),
+    ]
+    stopped = {
+        r["partition"]: r
+        for r in document["partitions"]
+        if r["group"] == group and r["topic"] == raw
+    }
+    assert {p: r["lag"] for p, r in stopped.items()} == expected
+    assert document["warnings"] == []
 
 
 def test_status_finds_scraping_collectors_by_the_settings_and_by_their_heartbeats(

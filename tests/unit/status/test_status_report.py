@@ -1,8 +1,9 @@
 """The rows of ``pulseline status`` from two observations, with hand-worked numbers."""
 
+from streams.settings import ROLES
 from streams.status.exposition import Metrics
 from streams.status.lag import GroupMember, PartitionOffsets
-from streams.status.observation import CollectorPage, Observation, Scrape
+from streams.status.observation import CollectorPage, Observation, Scrape, WorkerGroup
 from streams.status.report import Layout, build_status
 
 LAYOUT = Layout("metrics.raw", ("raw", "1m"), ("metrics.raw.dlq",), "metrics.late")
@@ -41,8 +42,12 @@ pulseline_collector_scrapes_total{{job="node",result="down"}} 0
 
 W1, W2 = "http://w1:6066", "http://w2:6066"
 MEMBERS = (
-    GroupMember("a", "faust", "/w1", W1, frozenset({("metrics.raw", 0), ("metrics.raw", 1)})),
-    GroupMember("b", "faust", "/w2", W2, frozenset({("metrics.raw", 2), ("rules.samples", 0)})),
+    GroupMember(
+        "pulseline", "a", "faust", "/w1", W1, frozenset({("metrics.raw", 0), ("metrics.raw", 1)})
+    ),
+    GroupMember(
+        "pulseline", "b", "faust", "/w2", W2, frozenset({("metrics.raw", 2), ("rules.samples", 0)})
+    ),
 )
 
 
@@ -51,11 +56,11 @@ def _look(at: float, raw_w1: float, raw_w2: float, samples: float, ends: int) ->
         at=at,
         wall=1_700_000_000 + at,
         group="pulseline",
-        group_state="Stable",
+        groups=(WorkerGroup("pulseline", ROLES, "Stable"),),
         offsets=(
-            PartitionOffsets("metrics.raw", 0, 0, ends, ends - 10),
-            PartitionOffsets("metrics.raw", 1, 0, ends, ends),
-            PartitionOffsets("metrics.raw", 2, 0, ends, None),
+            PartitionOffsets("pulseline", "metrics.raw", 0, 0, ends, ends - 10),
+            PartitionOffsets("pulseline", "metrics.raw", 1, 0, ends, ends),
+            PartitionOffsets("pulseline", "metrics.raw", 2, 0, ends, None),
         ),
         members=MEMBERS,
         held={"metrics.raw.dlq": 3, "metrics.late": 8},
@@ -181,3 +186,86 @@ def test_a_member_whose_address_does_not_answer_is_one_row_with_the_reason() -> 
         ("", "http://127.0.0.1:9091", True, ""),
         ("c2:9091", "http://c2:9091", False, "Cannot connect"),
     ]
+
+
+STORE, ALERT = "pulseline-store", "pulseline-alert"
+
+
+def _split(at: float, store_done: int, alert_done: int, both: bool = False) -> Observation:
+    """Store worker W1 and alert worker W2, each its group's only member, both reading
+    partitions 0 and 1 of metrics.raw (end 100); the alert group also reads rules.samples.
+    With ``both``, a worker with both roles is in the group ``pulseline`` too."""
+    raw = frozenset({("metrics.raw", 0), ("metrics.raw", 1)})
+    groups = (
+        WorkerGroup(ALERT, ("alert",), "Stable"),
+        WorkerGroup(STORE, ("store",), "Stable"),
+    )
+    members = (
+        GroupMember(ALERT, "b", "faust", "/w2", W2, raw | {("rules.samples", 0)}),
+        GroupMember(STORE, "a", "faust", "/w1", W1, raw),
+    )
+    if both:
+        groups = (WorkerGroup("pulseline", ROLES, "Stable"), *groups)
+        members = (*members, GroupMember("pulseline", "c", "faust", "/w3", "http://w3:6066", raw))
+    return Observation(
+        at=at,
+        wall=at,
+        group="pulseline",
+        groups=groups,
+        offsets=(
+            PartitionOffsets(ALERT, "metrics.raw", 0, 0, 100, alert_done),
+            PartitionOffsets(ALERT, "metrics.raw", 1, 0, 100, alert_done),
+            PartitionOffsets(ALERT, "rules.samples", 0, 0, 5, 5),
+            PartitionOffsets(STORE, "metrics.raw", 0, 0, 100, store_done),
+            PartitionOffsets(STORE, "metrics.raw", 1, 0, 100, store_done),
+        ),
+        members=members,
+        scrapes=(_worker(W1, 0, 0, series=10), _worker(W2, 0, 0, series=0)),
+    )
+
+
+def test_with_two_groups_every_row_names_its_group_and_owner_in_it() -> None:
+    status = build_status(None, _split(0.0, store_done=30, alert_done=100), LAYOUT)
+    assert [(r.group, r.topic, r.partition, r.lag, r.owner) for r in status.partitions] == [
+        (ALERT, "metrics.raw", 0, 0, W2),
+        (ALERT, "metrics.raw", 1, 0, W2),
+        (ALERT, "rules.samples", 0, 0, W2),
+        (STORE, "metrics.raw", 0, 70, W1),
+        (STORE, "metrics.raw", 1, 70, W1),
+    ]
+    assert [(t.group, t.topic, t.lag, t.unowned) for t in status.topics] == [
+        (ALERT, "metrics.raw", 0, 0),
+        (ALERT, "rules.samples", 0, 0),
+        (STORE, "metrics.raw", 140, 0),
+    ]
+    assert [(g.group, g.roles, g.state, g.members) for g in status.groups] == [
+        (ALERT, ("alert",), "Stable", [W2]),
+        (STORE, ("store",), "Stable", [W1]),
+    ]
+    assert [(w.url, w.group, w.partitions) for w in status.workers] == [
+        (W1, STORE, 2),
+        (W2, ALERT, 2),
+    ]
+    assert status.members == [W1, W2]
+    # The settings' group (both roles) is not among those seen: its state is unknown.
+    assert (status.group, status.group_state) == ("pulseline", "")
+    assert status.warnings == []
+
+
+def test_with_two_groups_records_done_is_the_slowest_groups_and_each_has_its_own() -> None:
+    # In 10 s the alert group finished 40 records on each raw partition; the store group,
+    # held up by its database, none.
+    before = _split(0.0, store_done=30, alert_done=60)
+    after = _split(10.0, store_done=30, alert_done=100)
+    status = build_status(before, after, LAYOUT)
+    assert [(g.group, g.records_done_per_s) for g in status.groups] == [(ALERT, 8.0), (STORE, 0.0)]
+    assert status.records_done_per_s == 0.0
+
+
+def test_workers_with_both_roles_beside_split_workers_are_a_warning_not_a_problem() -> None:
+    status = build_status(None, _split(0.0, 100, 100, both=True), LAYOUT)
+    assert [g.group for g in status.groups] == ["pulseline", ALERT, STORE]
+    assert status.group_state == "Stable"
+    assert len(status.warnings) == 2
+    assert "pulseline (workers with both roles) and pulseline-alert" in status.warnings[0]
+    assert status.problems == []
