@@ -67,8 +67,20 @@ class KafkaLook:
         return state, [group_member(group_id, *m[:5]) for m in members]
 
     async def committed(self, group_id: str) -> dict[tuple[str, int], int]:
-        """A group's committed offsets, by ``(topic, partition)``."""
-        offsets = await self._admin.list_consumer_group_offsets(group_id)
+        """A group's committed offsets, by ``(topic, partition)``.
+
+        Asked for every partition of every topic by name: Tansu cannot answer a request for
+        all of a group's offsets (aiokafka cannot read its answer and drops the connection).
+        """
+        await self._consumer._client.force_metadata_update()
+        tps = [
+            TopicPartition(topic, p)
+            for topic in sorted(await self._consumer.topics())
+            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
+        ]
+        if not tps:
+            return {}
+        offsets = await self._admin.list_consumer_group_offsets(group_id, partitions=tps)
         return {(tp.topic, tp.partition): o.offset for tp, o in offsets.items() if o.offset >= 0}
 
     async def bounds(self, topics: Sequence[str]) -> dict[tuple[str, int], tuple[int, int]]:

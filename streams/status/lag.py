@@ -79,8 +79,18 @@ class GroupMember:
 
     @property
     def name(self) -> str:
-        """How a row names this member: its web address, else ``client_id@host``."""
-        return self.url or f"{self.client_id}@{self.host.lstrip('/')}"
+        """How a row names this member: its web address, else ``client_id@host``, else its
+        member id (Tansu describes members with neither, nor their metadata).
+
+        Example:
+            >>> GroupMember("pulseline", "m-1", "", "", None, frozenset()).name
+            'm-1'
+        """
+        if self.url:
+            return self.url
+        if self.client_id or self.host:
+            return f"{self.client_id}@{self.host.lstrip('/')}"
+        return self.member_id
 
 
 @dataclass(frozen=True, slots=True)
