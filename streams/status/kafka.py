@@ -37,6 +37,17 @@ class KafkaLook:
             enable_auto_commit=False,
             request_timeout_ms=int(kafka.request_timeout_s * 1000),
         )
+        self._partitions: dict[str, list[int]] | None = None
+
+    async def _topics(self) -> dict[str, list[int]]:
+        """Every topic's partitions, asked of the broker once per look."""
+        if self._partitions is None:
+            await self._consumer._client.force_metadata_update()
+            self._partitions = {
+                topic: sorted(self._consumer.partitions_for_topic(topic) or ())
+                for topic in sorted(await self._consumer.topics())
+            }
+        return self._partitions
 
     async def __aenter__(self) -> KafkaLook:
         try:
@@ -72,12 +83,7 @@ class KafkaLook:
         Asked for every partition of every topic by name: Tansu cannot answer a request for
         all of a group's offsets (aiokafka cannot read its answer and drops the connection).
         """
-        await self._consumer._client.force_metadata_update()
-        tps = [
-            TopicPartition(topic, p)
-            for topic in sorted(await self._consumer.topics())
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
+        tps = [TopicPartition(t, p) for t, parts in (await self._topics()).items() for p in parts]
         if not tps:
             return {}
         offsets = await self._admin.list_consumer_group_offsets(group_id, partitions=tps)
@@ -85,12 +91,8 @@ class KafkaLook:
 
     async def bounds(self, topics: Sequence[str]) -> dict[tuple[str, int], tuple[int, int]]:
         """The log start and end offsets of every partition of ``topics`` that exist."""
-        await self._consumer._client.force_metadata_update()
-        tps = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
+        known = await self._topics()
+        tps = [TopicPartition(topic, p) for topic in topics for p in known.get(topic, ())]
         if not tps:
             return {}
         starts = await self._consumer.beginning_offsets(tps)
