@@ -39,16 +39,6 @@ class KafkaLook:
         )
         self._partitions: dict[str, list[int]] | None = None
 
-    async def _topics(self) -> dict[str, list[int]]:
-        """Every topic's partitions, asked of the broker once per look."""
-        if self._partitions is None:
-            await self._consumer._client.force_metadata_update()
-            self._partitions = {
-                topic: sorted(self._consumer.partitions_for_topic(topic) or ())
-                for topic in sorted(await self._consumer.topics())
-            }
-        return self._partitions
-
     async def __aenter__(self) -> KafkaLook:
         try:
             await self._admin.start()
@@ -63,6 +53,16 @@ class KafkaLook:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
         await self._admin.close()
+
+    async def _topics(self) -> dict[str, list[int]]:
+        """Every topic's partitions, asked of the broker once per look."""
+        if self._partitions is None:
+            await self._consumer._client.force_metadata_update()
+            self._partitions = {
+                topic: sorted(self._consumer.partitions_for_topic(topic) or ())
+                for topic in sorted(await self._consumer.topics())
+            }
+        return self._partitions
 
     async def known_groups(self) -> set[str]:
         """The ids of the consumer groups the broker knows (with members or offsets)."""

@@ -27,7 +27,7 @@ MINUTE = 60_000
 
 
 def written(tsdb: Tsdb, load: Sequences) -> int:
-    """Samples written so far, copies included (a cheap measure of progress)."""
+    """Samples the store holds, copies included (it shows writes a second or so late)."""
     query = urllib.parse.urlencode(
         {
             "query": f"sum(count_over_time({load.metric}[1d]))",
@@ -87,8 +87,8 @@ def test_nothing_acknowledged_is_lost_through_two_worker_kills(
     drained = time.monotonic() - began
     raw = check_raw(load, tsdb.url)
     print(
-        f"raw: {load.total} samples, {written(tsdb, load)} counted, written at the kills "
-        f"{kills}, drained {drained:.1f}s after the second restart"
+        f"raw: {load.total} samples, {written(tsdb, load)} counted, shown by the store right "
+        f"after the kills {kills}, drained {drained:.1f}s after the second restart"
     )
     assert (raw.wrong, raw.duplicated, written(tsdb, load)) == ([], 0, load.total)
     deadline = time.monotonic() + 180
